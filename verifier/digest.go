@@ -1,0 +1,86 @@
+package verifier
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+	"strings"
+)
+
+// Digest selects the hash function of the ticket digest, as
+// TKTAuthDigestType does. The zero value is MD5, mod_auth_tkt's default.
+type Digest uint8
+
+// The digest types mod_auth_tkt 2.x supports.
+const (
+	MD5 Digest = iota
+	SHA256
+	SHA512
+)
+
+// String returns the name mod_auth_tkt uses for d: MD5, SHA256 or SHA512.
+func (d Digest) String() string {
+	switch d {
+	case MD5:
+		return "MD5"
+	case SHA256:
+		return "SHA256"
+	case SHA512:
+		return "SHA512"
+	}
+	return fmt.Sprintf("Digest(%d)", uint8(d))
+}
+
+// ParseDigest returns the Digest named s (MD5, SHA256 or SHA512, in any case).
+func ParseDigest(s string) (Digest, error) {
+	switch strings.ToUpper(s) {
+	case "MD5":
+		return MD5, nil
+	case "SHA256":
+		return SHA256, nil
+	case "SHA512":
+		return SHA512, nil
+	}
+	return 0, fmt.Errorf("unknown digest type %q (want MD5, SHA256 or SHA512)", s)
+}
+
+// HexLen is the length of the hex digest at the start of a ticket:
+// 32, 64 or 128.
+func (d Digest) HexLen() int { return 2 * d.size() }
+
+func (d Digest) size() int {
+	switch d {
+	case SHA256:
+		return sha256.Size
+	case SHA512:
+		return sha512.Size
+	}
+	return md5.Size
+}
+
+func (d Digest) valid() bool { return d <= SHA512 }
+
+// hexSum hashes msg and appends the lowercase hex of the digest to dst.
+// The Sum functions return arrays, so nothing escapes to the heap.
+func (d Digest) hexSum(dst, msg []byte) []byte {
+	switch d {
+	case SHA256:
+		s := sha256.Sum256(msg)
+		return appendHex(dst, s[:])
+	case SHA512:
+		s := sha512.Sum512(msg)
+		return appendHex(dst, s[:])
+	}
+	s := md5.Sum(msg)
+	return appendHex(dst, s[:])
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex(dst, src []byte) []byte {
+	for _, b := range src {
+		dst = append(dst, hexDigits[b>>4], hexDigits[b&15])
+	}
+	return dst
+}

@@ -1,0 +1,253 @@
+package verifier
+
+import "bytes"
+
+// decode turns a cookie or URL value into the ticket text in t.text,
+// following mod_auth_tkt's parse_ticket: strip one trailing and one
+// leading double quote; a value without '!' is URL-unescaped when it
+// contains "%21" and base64-decoded otherwise. The text ends at the first
+// NUL, as mod_auth_tkt handles it as a C string.
+func (t *Ticket) decode(v []byte) bool {
+	if n := len(v); n > 0 && v[n-1] == '"' {
+		v = v[:n-1]
+	}
+	if len(v) > 0 && v[0] == '"' {
+		v = v[1:]
+	}
+	switch {
+	case bytes.IndexByte(v, '!') >= 0:
+		t.Encoding = Raw
+		t.text = append(t.text[:0], v...)
+	case bytes.Contains(v, []byte("%21")):
+		t.Encoding = Escaped
+		t.text = appendUnescape(t.text[:0], v)
+	default:
+		t.Encoding = Base64
+		t.text = appendBase64Decode(t.text[:0], v)
+	}
+	if i := bytes.IndexByte(t.text, 0); i >= 0 {
+		t.text = t.text[:i]
+	}
+	// mod_auth_tkt insists on a '!' only after base64; for the other
+	// encodings the separator check in Verify catches it.
+	return t.Encoding != Base64 || bytes.IndexByte(t.text, '!') >= 0
+}
+
+// appendUnescape decodes %XX sequences like httpd's ap_unescape_url: every
+// valid escape is decoded (even %00 and %2F, which httpd flags but still
+// decodes), an invalid '%' is kept, and '+' stays '+'.
+func appendUnescape(dst, s []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// b64 maps the standard base64 alphabet to its values and every other
+// byte to 0xff.
+var b64 = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return
+}()
+
+// appendBase64Decode decodes like APR's apr_base64_decode, which
+// mod_auth_tkt uses: only the leading run of alphabet bytes counts (so
+// padding, junk and a missing '=' are all fine), and a final lone
+// character is ignored.
+func appendBase64Decode(dst, s []byte) []byte {
+	n := 0
+	for n < len(s) && b64[s[n]] != 0xff {
+		n++
+	}
+	s = s[:n]
+	for len(s) > 4 {
+		a, b, c, d := b64[s[0]], b64[s[1]], b64[s[2]], b64[s[3]]
+		dst = append(dst, a<<2|b>>4, b<<4|c>>2, c<<6|d)
+		s = s[4:]
+	}
+	if len(s) > 1 {
+		dst = append(dst, b64[s[0]]<<2|b64[s[1]]>>4)
+	}
+	if len(s) > 2 {
+		dst = append(dst, b64[s[1]]<<4|b64[s[2]]>>2)
+	}
+	if len(s) > 3 {
+		dst = append(dst, b64[s[2]]<<6|b64[s[3]])
+	}
+	return dst
+}
+
+// AppendBase64 appends the standard base64 encoding of src, with padding,
+// as mod_auth_tkt and Apache::AuthTkt write tickets.
+func AppendBase64(dst, src []byte) []byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for len(src) >= 3 {
+		dst = append(dst, alphabet[src[0]>>2], alphabet[(src[0]&3)<<4|src[1]>>4],
+			alphabet[(src[1]&15)<<2|src[2]>>6], alphabet[src[2]&63])
+		src = src[3:]
+	}
+	switch len(src) {
+	case 1:
+		dst = append(dst, alphabet[src[0]>>2], alphabet[(src[0]&3)<<4], '=', '=')
+	case 2:
+		dst = append(dst, alphabet[src[0]>>2], alphabet[(src[0]&3)<<4|src[1]>>4], alphabet[(src[1]&15)<<2], '=')
+	}
+	return dst
+}
+
+// hasControl reports whether s holds a byte below 0x20 or 0x7f.
+func hasControl(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// scanHex8 reads the timestamp the way mod_auth_tkt's sscanf(s, "%8x")
+// does with glibc: leading white space is skipped and not counted; then up
+// to 8 characters of an optional sign, an optional "0x" after a leading 0,
+// and hex digits. A '-' negates modulo 2^32. No digit at all is a failure
+// (mod_auth_tkt would go on with an unset timestamp; we refuse).
+func scanHex8(s []byte) (uint32, bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || '\t' <= s[i] && s[i] <= '\r') {
+		i++
+	}
+	width := 8
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+		width--
+	}
+	var n uint32
+	digits := 0
+	if width > 0 && i < len(s) && s[i] == '0' {
+		i++
+		width--
+		digits++
+		if width > 0 && i < len(s) && s[i]|0x20 == 'x' {
+			i++
+			width--
+		}
+	}
+	for width > 0 && i < len(s) && isHex(s[i]) {
+		n = n<<4 | uint32(unhex(s[i]))
+		i++
+		width--
+		digits++
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// FindCookie returns the value of the first cookie called name in a Cookie
+// header, matched as mod_auth_tkt's cookie_match does rather than by a
+// generic cookie parser: the name must start the header or follow a space
+// or ';', the value runs untrimmed to the next ';', and empty values are
+// skipped. Several Cookie headers should be joined with ", " first, as
+// httpd does. It returns nil when there is none.
+func FindCookie(header, name []byte) []byte {
+	if len(name) == 0 {
+		return nil
+	}
+	pos := 0
+	for pos < len(header) {
+		i := bytes.Index(header[pos:], name)
+		if i < 0 {
+			return nil
+		}
+		i += pos
+		end := i + len(name)
+		if end >= len(header) || header[end] != '=' {
+			pos = i + 1
+			continue
+		}
+		if i > 0 && header[i-1] != ' ' && header[i-1] != ';' {
+			pos = i + 1
+			continue
+		}
+		start := end + 1
+		v := header[start:]
+		if j := bytes.IndexByte(v, ';'); j >= 0 {
+			v = v[:j]
+		}
+		if len(v) > 0 {
+			return v[:len(v):len(v)]
+		}
+		pos = start
+	}
+	return nil
+}
+
+// CookieTicket is FindCookie followed by mod_auth_tkt's length check: a
+// value shorter than a digest and a timestamp counts as no ticket at all.
+func (v *Verifier) CookieTicket(header, name []byte) []byte {
+	c := FindCookie(header, name)
+	if len(c) < v.hexLen+8 {
+		return nil
+	}
+	return c
+}
+
+// QueryTicket returns the value of the first parameter called name in a
+// URL query string (without the '?'), as mod_auth_tkt's get_url_ticket
+// finds it: pairs split on '&', the key ends at the first '=', the '='
+// run after it is skipped, and the value is taken raw (not unescaped).
+// ok is false when there is no such parameter.
+func QueryTicket(query, name []byte) (value []byte, ok bool) {
+	for len(query) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(query, '&'); i >= 0 {
+			pair, query = query[:i], query[i:]
+			for len(query) > 0 && query[0] == '&' {
+				query = query[1:]
+			}
+		} else {
+			pair, query = query, nil
+		}
+		key, val := pair, []byte(nil)
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
+			key, val = pair[:i], pair[i:]
+			for len(val) > 0 && val[0] == '=' {
+				val = val[1:]
+			}
+		}
+		if bytes.Equal(key, name) {
+			return val[:len(val):len(val)], true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,83 @@
+package verifier
+
+import (
+	"encoding/base64"
+	"testing"
+)
+
+// The expectations were printed by glibc's sscanf(s, "%8x", &ts), the call
+// mod_auth_tkt makes (gcc, glibc 2.36).
+func TestScanHex8(t *testing.T) {
+	f := func(s string, want uint32, wantOK bool) {
+		t.Helper()
+		got, ok := scanHex8([]byte(s))
+		if got != want || ok != wantOK {
+			t.Errorf("scanHex8(%q) = %#x, %v; glibc gives %#x, %v", s, got, ok, want, wantOK)
+		}
+	}
+	f("6553f100", 0x6553f100, true)
+	f("6553F100", 0x6553f100, true)
+	f("  6553f100x", 0x6553f100, true)
+	f("+6553f10", 0x6553f10, true)
+	f("-0000001", 0xffffffff, true)
+	f("0x6553f1", 0x6553f1, true)
+	f("0X6553F1", 0x6553f1, true)
+	f("0xg", 0, true)
+	f("0x", 0, true)
+	f("+", 0, false)
+	f("-", 0, false)
+	f("g", 0, false)
+	f("00000000", 0, true)
+	f("ffffffff123", 0xffffffff, true)
+	f(" \t6553f100", 0x6553f100, true)
+	f("+0x12345", 0x12345, true)
+	f("-0x1", 0xffffffff, true)
+	f("1", 1, true)
+	f("  ", 0, false)
+	f("6553f1!!", 0x6553f1, true)
+	f("0", 0, true)
+	f("+0", 0, true)
+	f("x12", 0, false)
+	f("", 0, false)
+}
+
+// APR's decoder decodes the leading run of alphabet bytes in groups of
+// four, then 2 bytes for a 3-character tail and 1 for a 2-character tail;
+// a lone last character yields nothing.
+func TestBase64DecodeLenient(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := string(appendBase64Decode(nil, []byte(in))); got != want {
+			t.Errorf("decode(%q) = %q, want %q", in, got, want)
+		}
+	}
+	std := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	f(std("hello!"), "hello!")
+	f(std("hello"), "hello")
+	f(std("hell"), "hell")
+	f("aGVsbG8", "hello")      // no padding
+	f("aGVsbG8=junk", "hello") // stops at '='
+	f("aGVsbG8h!x", "hello!")  // stops at '!'
+	f("aGVsbG8hA", "hello!")   // lone trailing character ignored
+	f("aGVs bG8h", "hel")      // stops at the space
+	f("aGVsbG8h-_", "hello!")  // URL-safe alphabet is not base64 here
+	f("", "")
+	f("QQ", "A")
+	f("QUI", "AB")
+}
+
+func TestUnescape(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := string(appendUnescape(nil, []byte(in))); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		}
+	}
+	f("a%21b", "a!b")
+	f("a%2fb%2F", "a/b/")
+	f("%00x", "\x00x")
+	f("a+b", "a+b")
+	f("%zz%2", "%zz%2")
+	f("%", "%")
+	f("%4a%4A", "JJ")
+}

@@ -1,0 +1,269 @@
+package verifier
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+)
+
+// Reasons a ticket is refused. Verify returns exactly one of these, so that
+// callers can count and branch with errors.Is; they are values, so the
+// failure path allocates nothing.
+var (
+	// ErrNoTicket: the value is empty.
+	ErrNoTicket = errors.New("verifier: no ticket")
+	// ErrMalformed: the value does not parse as a ticket, or its uid,
+	// tokens or data contain a control byte.
+	ErrMalformed = errors.New("verifier: malformed ticket")
+	// ErrBadIP: the client address is not IPv4 (nor IPv4-mapped IPv6) and
+	// IgnoreIP is off, so no digest can match.
+	ErrBadIP = errors.New("verifier: client address is not IPv4")
+	// ErrBadDigest: the digest matches neither the secret nor the old
+	// secret for this client address. A ticket bound to another IP fails
+	// this way too: the address is only inside the digest.
+	ErrBadDigest = errors.New("verifier: bad digest")
+	// ErrExpired: the digest is good but the ticket is older than the
+	// timeout. The Ticket fields are filled, as mod_auth_tkt's guest
+	// fallback and logs need them.
+	ErrExpired = errors.New("verifier: ticket expired")
+	// ErrFuture: the digest is good but the ticket is dated further ahead
+	// than MaxFuture.
+	ErrFuture = errors.New("verifier: ticket dated in the future")
+)
+
+// DefaultMaxFuture is the clock skew allowed when Options.MaxFuture is 0.
+const DefaultMaxFuture = 5 * time.Minute
+
+// Options configure a Verifier. They mirror mod_auth_tkt's directives.
+type Options struct {
+	// Secret is TKTAuthSecret. Required.
+	Secret []byte
+	// OldSecret is TKTAuthSecretOld: tickets signed with it are accepted
+	// and always marked for refresh, so that they are re-signed with Secret.
+	OldSecret []byte
+	// Digest is TKTAuthDigestType; the zero value is MD5.
+	Digest Digest
+	// IgnoreIP is TKTAuthIgnoreIP: digests use 0.0.0.0 instead of the
+	// client address.
+	IgnoreIP bool
+	// Timeout is TKTAuthTimeout, in whole seconds. 0 disables the expiry
+	// check (and refresh).
+	Timeout time.Duration
+	// Refresh is TKTAuthTimeoutRefresh, 0..1: a ticket is marked for
+	// refresh when less than Refresh*Timeout of its life is left.
+	// 0 disables refresh, 1 refreshes on every request.
+	Refresh float64
+	// MaxFuture bounds how far ahead of now a ticket may be dated. 0 means
+	// DefaultMaxFuture; a negative value allows no future date at all.
+	// mod_auth_tkt has no bound; pass a very large value to match it.
+	MaxFuture time.Duration
+}
+
+// A Verifier checks and mints tickets for one set of Options. It is
+// immutable and safe for concurrent use.
+type Verifier struct {
+	secret, old []byte
+	digest      Digest
+	hexLen      int
+	ignoreIP    bool
+	timeout     int64 // seconds
+	refresh     float64
+	maxFuture   int64 // seconds
+}
+
+// New checks o and builds a Verifier.
+func New(o Options) (*Verifier, error) {
+	switch {
+	case len(o.Secret) == 0:
+		return nil, errors.New("verifier: empty secret")
+	case !o.Digest.valid():
+		return nil, fmt.Errorf("verifier: unknown digest %v", o.Digest)
+	case o.Timeout < 0:
+		return nil, fmt.Errorf("verifier: negative timeout %v", o.Timeout)
+	case o.Timeout%time.Second != 0:
+		return nil, fmt.Errorf("verifier: timeout %v is not a whole number of seconds", o.Timeout)
+	case o.Timeout/time.Second > math.MaxUint32:
+		return nil, fmt.Errorf("verifier: timeout %v is too long", o.Timeout)
+	case !(o.Refresh >= 0 && o.Refresh <= 1): // also rejects NaN
+		return nil, fmt.Errorf("verifier: refresh %v is not within 0..1", o.Refresh)
+	}
+	v := &Verifier{
+		secret:   bytes.Clone(o.Secret),
+		digest:   o.Digest,
+		hexLen:   o.Digest.HexLen(),
+		ignoreIP: o.IgnoreIP,
+		timeout:  int64(o.Timeout / time.Second),
+		refresh:  o.Refresh,
+	}
+	if len(o.OldSecret) > 0 {
+		v.old = bytes.Clone(o.OldSecret)
+	}
+	switch {
+	case o.MaxFuture == 0:
+		v.maxFuture = int64(DefaultMaxFuture / time.Second)
+	case o.MaxFuture > 0:
+		v.maxFuture = int64(o.MaxFuture / time.Second)
+	}
+	return v, nil
+}
+
+// Digest returns the digest type v uses.
+func (v *Verifier) Digest() Digest { return v.digest }
+
+// Encoding says how a cookie value carried its ticket.
+type Encoding uint8
+
+// The encodings mod_auth_tkt understands.
+const (
+	Raw     Encoding = iota // the ticket as is (it contains '!')
+	Base64                  // standard base64, decoded leniently
+	Escaped                 // URL-escaped ('!' written as %21)
+)
+
+// A Ticket is the result of Verify. Reuse one per goroutine: its byte
+// slices point into its own scratch memory and stay valid until the next
+// Verify with the same Ticket.
+type Ticket struct {
+	UID, Tokens, Data []byte
+	// Time is the ticket's timestamp.
+	Time time.Time
+	// NeedsRefresh says a new ticket should be sent back (see
+	// Verifier.AppendRefresh): the refresh point has passed, or the ticket
+	// was signed with the old secret.
+	NeedsRefresh bool
+	// OldSecret says the ticket was signed with Options.OldSecret.
+	OldSecret bool
+	// Encoding is how the value carried the ticket.
+	Encoding Encoding
+
+	text []byte // the decoded ticket
+	msg  []byte // round-one digest message; UID, Tokens, Data point into it
+	r2   []byte // round-two digest message
+}
+
+func (t *Ticket) reset() {
+	t.UID, t.Tokens, t.Data = nil, nil, nil
+	t.Time = time.Time{}
+	t.NeedsRefresh, t.OldSecret = false, false
+	t.Encoding = Raw
+	t.text = t.text[:0]
+}
+
+// Verify checks the cookie value (or URL parameter value) against the
+// client address ip at time now, as mod_auth_tkt does, and fills t.
+// It returns nil or one of the Err values.
+func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
+	t.reset()
+	if len(value) == 0 {
+		return ErrNoTicket
+	}
+	if !t.decode(value) {
+		return ErrMalformed
+	}
+	text := t.text
+	ds := v.hexLen
+	sep := bytes.IndexByte(text, '!')
+	if sep < ds+8 || hasControl(text) {
+		return ErrMalformed
+	}
+	ts, ok := scanHex8(text[ds:])
+	if !ok {
+		return ErrMalformed
+	}
+	uid, rest := text[ds+8:sep], text[sep+1:]
+	var tokens, data []byte
+	if i := bytes.IndexByte(rest, '!'); i >= 0 {
+		tokens, data = rest[:i], rest[i+1:]
+	} else {
+		data = rest
+	}
+	ip4, ok := v.ip4(ip)
+	if !ok {
+		return ErrBadIP
+	}
+	t.Time = time.Unix(int64(ts), 0)
+	if !v.check(t, v.secret, ip4, ts, uid, tokens, data, text[:ds]) {
+		if v.old == nil || !v.check(t, v.old, ip4, ts, uid, tokens, data, text[:ds]) {
+			return ErrBadDigest
+		}
+		t.OldSecret = true
+		t.NeedsRefresh = true
+	}
+	n := now.Unix()
+	if int64(ts)-n > v.maxFuture {
+		return ErrFuture
+	}
+	if v.timeout > 0 {
+		left := int64(ts) + v.timeout - n
+		if left < 0 {
+			return ErrExpired
+		}
+		if v.refresh > 0 && float64(left) < v.refresh*float64(v.timeout) {
+			t.NeedsRefresh = true
+		}
+	}
+	return nil
+}
+
+// check computes the digest with secret and compares it with want in
+// constant time. It leaves t.UID, t.Tokens and t.Data pointing into the
+// round-one message, which holds copies of them.
+func (v *Verifier) check(t *Ticket, secret []byte, ip4 [4]byte, ts uint32, uid, tokens, data, want []byte) bool {
+	m := append(t.msg[:0], ip4[:]...)
+	m = append(m, byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts))
+	m = append(m, secret...)
+	u := len(m)
+	m = append(m, uid...)
+	m = append(m, 0)
+	k := len(m)
+	m = append(m, tokens...)
+	m = append(m, 0)
+	d := len(m)
+	m = append(m, data...)
+	t.msg = m
+	t.UID, t.Tokens, t.Data = m[u:u+len(uid):u+len(uid)], m[k:k+len(tokens):k+len(tokens)], m[d:]
+
+	r := v.digest.hexSum(t.r2[:0], m)
+	r = append(r, secret...)
+	t.r2 = r
+	var sum [128]byte
+	got := v.digest.hexSum(sum[:0], r)
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// ip4 returns the four address bytes the digest covers.
+func (v *Verifier) ip4(ip netip.Addr) ([4]byte, bool) {
+	if v.ignoreIP {
+		return [4]byte{}, true
+	}
+	ip = ip.Unmap()
+	if !ip.Is4() {
+		return [4]byte{}, false
+	}
+	return ip.As4(), true
+}
+
+// Deadlines returns when a ticket dated ts reaches its refresh point and
+// when it expires, by v's timeout and refresh settings. Both are zero
+// when there is no timeout; refresh is zero when refresh is off. A
+// cache of answers must not outlive either.
+func (v *Verifier) Deadlines(ts time.Time) (refresh, expire time.Time) {
+	if v.timeout == 0 {
+		return
+	}
+	// The ticket is still fresh at ts+timeout (mod_auth_tkt compares with
+	// <), so it expires one second later.
+	expire = ts.Add(time.Duration(v.timeout+1) * time.Second)
+	if v.refresh > 0 {
+		// Verify refreshes when left < refresh*timeout, left being whole
+		// seconds: the first whole second where that holds.
+		r := v.refresh * float64(v.timeout)
+		left := int64(math.Ceil(r)) - 1 // largest integer < r
+		refresh = ts.Add(time.Duration(v.timeout-left) * time.Second)
+	}
+	return
+}
