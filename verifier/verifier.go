@@ -19,8 +19,8 @@ var (
 	// ErrMalformed: the value does not parse as a ticket, or its uid,
 	// tokens or data contain a control byte.
 	ErrMalformed = errors.New("verifier: malformed ticket")
-	// ErrBadIP: the client address is not IPv4 (nor IPv4-mapped IPv6) and
-	// IgnoreIP is off, so no digest can match.
+	// ErrBadIP: the client address is not IPv4 (nor IPv4-mapped IPv6),
+	// or is 255.255.255.255, and IgnoreIP is off, so no digest can match.
 	ErrBadIP = errors.New("verifier: client address is not IPv4")
 	// ErrBadDigest: the digest matches neither the secret nor the old
 	// secret for this client address. A ticket bound to another IP fails
@@ -34,6 +34,8 @@ var (
 	// than MaxFuture.
 	ErrFuture = errors.New("verifier: ticket dated in the future")
 )
+
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // DefaultMaxFuture is the clock skew allowed when Options.MaxFuture is 0.
 const DefaultMaxFuture = 5 * time.Minute
@@ -241,7 +243,9 @@ func (v *Verifier) ip4(ip netip.Addr) ([4]byte, bool) {
 		return [4]byte{}, true
 	}
 	ip = ip.Unmap()
-	if !ip.Is4() {
+	// mod_auth_tkt's ticket_digest fails for 255.255.255.255, which
+	// inet_aton's caller cannot tell from INADDR_NONE: no ticket matches.
+	if !ip.Is4() || ip == broadcast {
 		return [4]byte{}, false
 	}
 	return ip.As4(), true

@@ -311,3 +311,22 @@ func TestDigestNames(t *testing.T) {
 		t.Error("HexLen")
 	}
 }
+
+// mod_auth_tkt cannot compute a digest for 255.255.255.255 (it is
+// INADDR_NONE to it), so it refuses every ticket from that address; the
+// differential test against Apache found this.
+func TestBroadcastAddressRefused(t *testing.T) {
+	v := mustNew(t, verifier.Options{Secret: []byte("secret")})
+	bc := netip.MustParseAddr("255.255.255.255")
+	forged := forge("secret", "alice", "", "", [4]byte{255, 255, 255, 255}, 1700000000)
+	var tk verifier.Ticket
+	if err := v.Verify(&tk, []byte(forged), bc, ts0); !errors.Is(err, verifier.ErrBadIP) {
+		t.Errorf("ticket for 255.255.255.255: %v, want ErrBadIP", err)
+	}
+	if got := v.Sign(nil, []byte("alice"), nil, nil, bc, ts0); len(got) != 0 {
+		t.Errorf("Sign for 255.255.255.255 = %q, want nothing", got)
+	}
+	if err := v.Verify(&tk, []byte(forge("secret", "alice", "", "", [4]byte{255, 255, 255, 254}, 1700000000)), netip.MustParseAddr("255.255.255.254"), ts0); err != nil {
+		t.Errorf("ticket for 255.255.255.254: %v", err)
+	}
+}

@@ -1,0 +1,37 @@
+//go:build !race
+
+package main
+
+import (
+	"testing"
+)
+
+// The auth hot path (find the cookie, verify, write the headers, count)
+// must not allocate once warm: it runs on every request of every site
+// behind the gate.
+func TestHandlerAllocs(t *testing.T) {
+	for _, c := range []struct{ name, extra string }{
+		{"ok", ""},
+		{"second cookie header", "Cookie: more=1\r\n"},
+		{"trusted X-Real-IP", ""},
+	} {
+		_, ctx, run := handlerFixture(t, baseConfig, c.extra)
+		run()
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("%s: status %d", c.name, ctx.Response.StatusCode())
+		}
+		if n := testing.AllocsPerRun(200, run); n != 0 {
+			t.Errorf("%s: the handler allocates %v times per request", c.name, n)
+		}
+	}
+	// Denials too: a flood of bad cookies must not create garbage.
+	_, ctx, run := handlerFixture(t, baseConfig, "")
+	ctx.Request.Header.Set("X-Real-IP", "10.9.9.9")
+	run()
+	if ctx.Response.StatusCode() != 401 || len(ctx.Response.Header.Peek("Location")) == 0 {
+		t.Fatalf("wrong IP: status %d, Location %q", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Location"))
+	}
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("401 with Location: the handler allocates %v times per request", n)
+	}
+}

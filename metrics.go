@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tktgate/tktgate/verifier"
+)
+
+// reason is why an auth answer came out as it did; the metrics label.
+type reason uint8
+
+const (
+	rOK reason = iota
+	rGuest
+	rNoTicket
+	rMalformed
+	rBadDigest
+	rIPMismatch
+	rExpired
+	rFuture
+	rTokenDenied
+	rOldSecret
+	rRefreshed
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed"}
+
+func (r reason) String() string { return reasonNames[r] }
+
+// status is the HTTP status each reason answers with.
+func (r reason) status() int {
+	switch r {
+	case rOK, rGuest, rOldSecret, rRefreshed:
+		return 200
+	case rTokenDenied:
+		return 403
+	}
+	return 401
+}
+
+// debug says whether the decision is worth a debug log line.
+func (r reason) debug() bool { return r != rOK }
+
+func reasonOf(err error) reason {
+	switch {
+	case err == nil:
+		return rOK
+	case errors.Is(err, verifier.ErrNoTicket):
+		return rNoTicket
+	case errors.Is(err, verifier.ErrMalformed):
+		return rMalformed
+	case errors.Is(err, verifier.ErrBadIP):
+		return rIPMismatch
+	case errors.Is(err, verifier.ErrExpired):
+		return rExpired
+	case errors.Is(err, verifier.ErrFuture):
+		return rFuture
+	}
+	return rBadDigest
+}
+
+// Latency buckets in seconds; an auth answer normally takes microseconds.
+var buckets = [...]float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1}
+
+// policyStats are one policy's counters: fixed arrays of atomics, so that
+// counting a request allocates nothing and takes no lock. They survive
+// reloads: the same name gets the same counters.
+type policyStats struct {
+	name    string
+	reasons [numReasons]atomic.Uint64
+	hist    [len(buckets) + 1]atomic.Uint64
+	sumNs   atomic.Uint64
+}
+
+func (p *policyStats) count(r reason, d time.Duration) {
+	p.reasons[r].Add(1)
+	s := d.Seconds()
+	i := 0
+	for i < len(buckets) && s > buckets[i] {
+		i++
+	}
+	p.hist[i].Add(1)
+	p.sumNs.Add(uint64(d))
+}
+
+type metrics struct {
+	mu            sync.Mutex
+	policies      map[string]*policyStats
+	reloads       atomic.Uint64
+	reloadFails   atomic.Uint64
+	lastReloadOK  atomic.Int64 // unix seconds
+	unknownPolicy atomic.Uint64
+	panics        atomic.Uint64
+	logLimiter    limiter
+}
+
+func newMetrics() *metrics {
+	return &metrics{policies: map[string]*policyStats{}, logLimiter: limiter{perSec: 10}}
+}
+
+func (m *metrics) policy(name string) *policyStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.policies[name]
+	if p == nil {
+		p = &policyStats{name: name}
+		m.policies[name] = p
+	}
+	return p
+}
+
+// appendText writes the Prometheus text exposition format. It runs per
+// scrape, not per request, so it may allocate.
+func (m *metrics) appendText(b []byte) []byte {
+	m.mu.Lock()
+	ps := make([]*policyStats, 0, len(m.policies))
+	for _, p := range m.policies {
+		ps = append(ps, p)
+	}
+	m.mu.Unlock()
+	sort.Slice(ps, func(i, j int) bool { return ps[i].name < ps[j].name })
+
+	b = append(b, "# HELP tktgate_auth_requests_total Auth answers by policy, HTTP status and reason.\n# TYPE tktgate_auth_requests_total counter\n"...)
+	for _, p := range ps {
+		for r := reason(0); r < numReasons; r++ {
+			b = fmt.Appendf(b, "tktgate_auth_requests_total{policy=%q,status=\"%d\",reason=%q} %d\n", p.name, r.status(), r.String(), p.reasons[r].Load())
+		}
+	}
+	b = append(b, "# HELP tktgate_auth_duration_seconds Time to answer an auth request, inside the handler.\n# TYPE tktgate_auth_duration_seconds histogram\n"...)
+	for _, p := range ps {
+		var cum uint64
+		for i := range p.hist {
+			cum += p.hist[i].Load()
+			le := "+Inf"
+			if i < len(buckets) {
+				le = strconv.FormatFloat(buckets[i], 'g', -1, 64)
+			}
+			b = fmt.Appendf(b, "tktgate_auth_duration_seconds_bucket{policy=%q,le=%q} %d\n", p.name, le, cum)
+		}
+		b = fmt.Appendf(b, "tktgate_auth_duration_seconds_sum{policy=%q} %g\n", p.name, float64(p.sumNs.Load())/1e9)
+		b = fmt.Appendf(b, "tktgate_auth_duration_seconds_count{policy=%q} %d\n", p.name, cum)
+	}
+	b = fmt.Appendf(b, "# HELP tktgate_config_reloads_total Configuration reloads by result.\n# TYPE tktgate_config_reloads_total counter\n"+
+		"tktgate_config_reloads_total{result=\"success\"} %d\ntktgate_config_reloads_total{result=\"failure\"} %d\n", m.reloads.Load(), m.reloadFails.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_config_last_reload_success_timestamp_seconds When the running config was loaded.\n# TYPE tktgate_config_last_reload_success_timestamp_seconds gauge\ntktgate_config_last_reload_success_timestamp_seconds %d\n", m.lastReloadOK.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_build_info Build information.\n# TYPE tktgate_build_info gauge\ntktgate_build_info{version=%q,goversion=%q} 1\n", version, goVersion())
+	return b
+}
+
+// limiter lets through at most perSec events per second, without locks:
+// per-request debug logs must not flood the log or slow the hot path.
+type limiter struct {
+	perSec int64
+	second atomic.Int64
+	n      atomic.Int64
+}
+
+func (l *limiter) allow(now time.Time) bool {
+	s := now.Unix()
+	if old := l.second.Load(); old != s && l.second.CompareAndSwap(old, s) {
+		l.n.Store(0)
+	}
+	return l.n.Add(1) <= l.perSec
+}

@@ -1,0 +1,703 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tktgate/tktgate/verifier"
+)
+
+// runtime is one loaded configuration with everything the hot path needs
+// precomputed. A reload builds a new one and swaps the pointer, so a
+// request runs start to end on one consistent config.
+type runtime struct {
+	cfg      *Config
+	def      *policy
+	policies map[string]*policy
+	header   []byte // client IP header, canonical; nil = ignore headers
+	xff      bool
+}
+
+type policy struct {
+	*Policy
+	v          *verifier.Verifier
+	cookieName []byte
+	stats      *policyStats
+}
+
+// Server answers auth_request subrequests.
+type Server struct {
+	rt      atomic.Pointer[runtime]
+	log     *slog.Logger
+	metrics *metrics
+	ready   atomic.Bool
+	// unknown remembers policy names already logged, so that a
+	// misconfigured nginx location logs once, not on every request.
+	unknownMu sync.Mutex
+	unknown   map[string]bool
+}
+
+func newServer(log *slog.Logger, m *metrics) *Server {
+	return &Server{log: log, metrics: m, unknown: map[string]bool{}}
+}
+
+// load installs cfg.
+func (s *Server) load(cfg *Config) {
+	rt := &runtime{cfg: cfg, policies: map[string]*policy{}}
+	mk := func(p *Policy) *policy {
+		return &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), stats: s.metrics.policy(p.Name)}
+	}
+	rt.def = mk(cfg.Default)
+	for name, p := range cfg.Policies {
+		rt.policies[name] = mk(p)
+	}
+	if h := cfg.ClientIP.Header; h != "" {
+		rt.header = []byte(h)
+		rt.xff = h == "X-Forwarded-For"
+	}
+	s.rt.Store(rt)
+	s.ready.Store(true)
+}
+
+// state is the per-request scratch, pooled so the hot path allocates
+// nothing once warm.
+type state struct {
+	tk     verifier.Ticket
+	cookie []byte
+	setc   []byte
+	loc    []byte
+	tmp    []byte
+	guest  []byte
+}
+
+var statePool = sync.Pool{New: func() any { return new(state) }}
+
+var (
+	hXRemoteUser       = []byte("X-Remote-User")
+	hXRemoteUserTokens = []byte("X-Remote-User-Tokens")
+	hXRemoteUserData   = []byte("X-Remote-User-Data")
+	hSetCookie         = []byte("Set-Cookie")
+	hLocation          = []byte("Location")
+	hXOriginalURL      = []byte("X-Original-URL")
+	hXOriginalURI      = []byte("X-Original-URI")
+	hXForwardedURI     = []byte("X-Forwarded-Uri")
+	hXForwardedProto   = []byte("X-Forwarded-Proto")
+	hXForwardedHost    = []byte("X-Forwarded-Host")
+	hXOriginalMethod   = []byte("X-Original-Method")
+	hXForwardedMethod  = []byte("X-Forwarded-Method")
+	hCacheControl      = []byte("Cache-Control")
+	vNoStore           = []byte("no-store")
+)
+
+// Handler serves every endpoint of the main listener.
+func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
+	// fasthttp does not recover panics; one here would take the gate
+	// down for every site behind it. The verifier is fuzzed not to panic,
+	// this is the last line.
+	defer func() {
+		if r := recover(); r != nil {
+			s.metrics.panics.Add(1)
+			s.log.Error("panic in handler", "panic", r)
+			ctx.Response.Reset()
+			ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+		}
+	}()
+	path := ctx.Path()
+	switch {
+	case string(path) == "/auth":
+		rt := s.rt.Load()
+		s.auth(ctx, rt, rt.def)
+	case bytes.HasPrefix(path, []byte("/auth/")):
+		rt := s.rt.Load()
+		p := rt.policies[string(path[len("/auth/"):])]
+		if p == nil {
+			s.unknownPolicy(ctx, path[len("/auth/"):])
+			return
+		}
+		s.auth(ctx, rt, p)
+	default:
+		s.ops(ctx)
+	}
+}
+
+// ops serves the operational endpoints (also on metrics_listen).
+func (s *Server) ops(ctx *fasthttp.RequestCtx) {
+	switch string(ctx.Path()) {
+	case "/healthz":
+		ctx.SetBodyString("ok\n")
+	case "/readyz":
+		if s.ready.Load() && s.rt.Load() != nil {
+			ctx.SetBodyString("ready\n")
+		} else {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString("not ready\n")
+		}
+	case "/metrics":
+		ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+		ctx.Response.SetBodyRaw(s.metrics.appendText(nil))
+	default:
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
+	}
+}
+
+func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
+	s.metrics.unknownPolicy.Add(1)
+	ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+	ctx.Response.Header.SetContentLength(0)
+	s.unknownMu.Lock()
+	// Bounded: the name comes from the request line.
+	first := !s.unknown[string(name)] && len(s.unknown) < 100
+	if first {
+		s.unknown[string(name)] = true
+	}
+	s.unknownMu.Unlock()
+	if first {
+		s.log.Error("request for an unknown policy: check the nginx location's proxy_pass", "policy", sanitize(name))
+	}
+}
+
+// auth answers one auth_request subrequest, following mod_auth_tkt's
+// auth_tkt_check: URL ticket, then cookie ticket, then guest, then the
+// timeout, the tokens and the refresh.
+func (s *Server) auth(ctx *fasthttp.RequestCtx, rt *runtime, p *policy) {
+	start := time.Now()
+	st := statePool.Get().(*state)
+	r := s.decide(ctx, rt, p, st, start)
+	p.stats.count(r, time.Since(start))
+	if r.debug() && s.log.Enabled(context.Background(), slog.LevelDebug) && s.metrics.logLimiter.allow(start) {
+		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", sanitize(st.tk.UID))
+	}
+	statePool.Put(st)
+}
+
+func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, now time.Time) reason {
+	req := &ctx.Request.Header
+	resp := &ctx.Response.Header
+	// Answers depend on the cookie and client address: never let a
+	// shared cache keep them.
+	resp.SetCanonical(hCacheControl, vNoStore)
+	// Explicit, so that HEAD answers carry it too: nginx keeps the
+	// upstream connection alive only with a known length.
+	resp.SetContentLength(0)
+	ip := clientIP(ctx, rt)
+	scheme, host, uri := originalURL(req)
+	tk := &st.tk
+
+	fromURL := false
+	err := verifier.ErrNoTicket
+	if q := query(uri); q != nil {
+		if val, ok := verifier.QueryTicket(q, p.cookieName); ok && len(val) > 0 {
+			err = p.v.Verify(tk, val, ip, now)
+			// Like mod_auth_tkt, a URL ticket with a good digest is used
+			// even when expired; any other failure falls back to the cookie.
+			fromURL = err == nil || err == verifier.ErrExpired
+		}
+	}
+	if !fromURL {
+		st.cookie = joinCookies(st.cookie[:0], req.RawHeaders())
+		err = verifier.ErrNoTicket
+		if c := p.v.CookieTicket(st.cookie, p.cookieName); c != nil {
+			err = p.v.Verify(tk, c, ip, now)
+		}
+	}
+
+	why := reasonOf(err)
+	guest := false
+	switch {
+	case err == nil:
+	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
+		// mod_auth_tkt clears the cookie and sends the user to the timeout
+		// URL (the POST one for a POST), else the login URL.
+		st.setc = s.clearCookie(st.setc[:0], p, now)
+		resp.SetCanonical(hSetCookie, st.setc)
+		target := p.TimeoutURL
+		if p.PostTimeoutURL != "" && isPOST(req) {
+			target = p.PostTimeoutURL
+		}
+		if target == "" {
+			target = p.LoginURL
+		}
+		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusUnauthorized)
+		return why
+	case p.GuestLogin:
+		guest = true
+		tk.UID = guestUID(st.guest[:0], p.GuestUser)
+		st.guest = tk.UID
+		tk.Tokens, tk.Data = nil, nil
+		tk.NeedsRefresh = p.GuestCookie
+		why = rGuest
+	default:
+		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
+		return why
+	}
+
+	if !verifier.HasToken(tk.Tokens, p.Tokens) {
+		target := p.UnauthURL
+		if target == "" {
+			target = p.LoginURL
+		}
+		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusForbidden)
+		return rTokenDenied
+	}
+
+	resp.SetCanonical(hXRemoteUser, tk.UID)
+	resp.SetCanonical(hXRemoteUserTokens, tk.Tokens)
+	resp.SetCanonical(hXRemoteUserData, tk.Data)
+	switch {
+	case tk.NeedsRefresh:
+		st.tmp = p.v.AppendRefresh(st.tmp[:0], tk, ip, now)
+		if len(st.tmp) > 0 {
+			st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
+			resp.SetCanonical(hSetCookie, st.setc)
+			if !guest {
+				if tk.OldSecret {
+					why = rOldSecret
+				} else {
+					why = rRefreshed
+				}
+			}
+		}
+	case fromURL:
+		st.tmp = tk.AppendBase64(st.tmp[:0])
+		st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
+		resp.SetCanonical(hSetCookie, st.setc)
+	}
+	return why
+}
+
+// redirect answers status with a Location built like mod_auth_tkt's
+// redirect(): target made absolute, plus a back URL (as an argument or
+// a cookie). Without a target there is no Location and nginx shows the
+// status as is.
+func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target string, scheme, host, uri []byte, status int) {
+	ctx.SetStatusCode(status)
+	if target == "" {
+		return
+	}
+	loc := st.loc[:0]
+	if len(target) >= 4 && equalFold(target[:4], "http") {
+		loc = append(loc, target...)
+	} else {
+		loc = append(loc, scheme...)
+		loc = append(loc, "://"...)
+		loc = append(loc, host...)
+		// mod_auth_tkt writes scheme://host/target even for "/login",
+		// giving "//login"; we leave out the doubled slash.
+		if len(target) == 0 || target[0] != '/' {
+			loc = append(loc, '/')
+		}
+		loc = append(loc, target...)
+	}
+	backStart := len(loc)
+	if p.BackCookieName != "" || p.BackArgName != "" {
+		if p.BackCookieName == "" {
+			if bytes.IndexByte(loc, '?') >= 0 {
+				loc = append(loc, '&')
+			} else {
+				loc = append(loc, '?')
+			}
+			loc = append(loc, p.BackArgName...)
+			loc = append(loc, '=')
+			backStart = len(loc)
+		}
+		st.tmp = appendBackURL(st.tmp[:0], scheme, host, uri, p.cookieName)
+		loc = appendEscapeBack(loc, st.tmp)
+		if p.BackCookieName != "" {
+			c := append(st.setc[len(st.setc):], p.BackCookieName...)
+			c = append(c, '=')
+			c = append(c, loc[backStart:]...)
+			c = append(c, "; path=/"...)
+			if p.Domain != "" {
+				c = append(c, "; domain="...)
+				c = append(c, p.Domain...)
+			}
+			ctx.Response.Header.AddBytesKV(hSetCookie, c)
+			loc = loc[:backStart]
+		}
+	}
+	st.loc = loc
+	ctx.Response.Header.SetCanonical(hLocation, loc)
+}
+
+// ticketCookie writes the Set-Cookie value for a ticket, as
+// mod_auth_tkt's send_auth_cookie does.
+func (s *Server) ticketCookie(dst []byte, p *policy, value []byte, now time.Time) []byte {
+	dst = append(dst, p.CookieName...)
+	dst = append(dst, '=')
+	dst = append(dst, value...)
+	dst = append(dst, "; path=/"...)
+	if p.Domain != "" {
+		dst = append(dst, "; domain="...)
+		dst = append(dst, p.Domain...)
+	}
+	if p.CookieExpires > 0 {
+		dst = append(dst, "; expires="...)
+		dst = now.Add(p.CookieExpires).UTC().AppendFormat(dst, time.RFC1123)
+	}
+	if p.CookieSecure {
+		dst = append(dst, "; secure"...)
+	}
+	return dst
+}
+
+// clearCookie expires the ticket cookie an hour ago, as mod_auth_tkt does
+// for an expired ticket.
+func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
+	dst = append(dst, p.CookieName...)
+	dst = append(dst, "=; path=/"...)
+	if p.Domain != "" {
+		dst = append(dst, "; domain="...)
+		dst = append(dst, p.Domain...)
+	}
+	dst = append(dst, "; expires="...)
+	dst = now.Add(-time.Hour).UTC().AppendFormat(dst, time.RFC1123)
+	if p.CookieSecure {
+		dst = append(dst, "; secure"...)
+	}
+	return dst
+}
+
+func isPOST(h *fasthttp.RequestHeader) bool {
+	m := h.PeekBytes(hXOriginalMethod)
+	if len(m) == 0 {
+		m = h.PeekBytes(hXForwardedMethod)
+	}
+	return string(m) == "POST"
+}
+
+// clientIP returns the address the ticket must be bound to: the
+// configured header's when the TCP peer is a trusted proxy (or a unix
+// socket), else the peer's own.
+func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
+	var peer netip.Addr
+	trusted := false
+	switch a := ctx.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		peer = a.AddrPort().Addr().Unmap()
+		trusted = isTrusted(rt, peer)
+	case *net.UnixAddr:
+		trusted = true
+	}
+	if !trusted || rt.header == nil {
+		return peer
+	}
+	v := ctx.Request.Header.PeekBytes(rt.header)
+	if len(v) == 0 {
+		return peer
+	}
+	if !rt.xff {
+		ip, _ := parseAddr(bytes.TrimSpace(v))
+		return ip
+	}
+	// X-Forwarded-For: the rightmost hop that is not one of our proxies
+	// is the first one nobody we trust could have forged.
+	for len(v) > 0 {
+		hop := v
+		if i := bytes.LastIndexByte(v, ','); i >= 0 {
+			hop, v = v[i+1:], v[:i]
+		} else {
+			v = nil
+		}
+		ip, ok := parseAddr(bytes.TrimSpace(hop))
+		if !ok {
+			return netip.Addr{} // garbage in the chain: bind to nothing
+		}
+		if !isTrusted(rt, ip) || len(v) == 0 {
+			return ip
+		}
+	}
+	return peer
+}
+
+func isTrusted(rt *runtime, ip netip.Addr) bool {
+	for _, p := range rt.cfg.ClientIP.Trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddr parses an IP address without copying b. Zones are refused:
+// netip would keep the zone string, which here points into a recycled
+// request buffer.
+func parseAddr(b []byte) (netip.Addr, bool) {
+	if len(b) == 0 || bytes.IndexByte(b, '%') >= 0 {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(unsafe.String(&b[0], len(b)))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+// originalURL finds the URL the user asked for: X-Original-URL, else
+// X-Forwarded-Proto + X-Forwarded-Host (or Host) + X-Original-URI or
+// X-Forwarded-Uri.
+func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
+	if u := h.PeekBytes(hXOriginalURL); len(u) > 0 {
+		if i := bytes.Index(u, []byte("://")); i > 0 {
+			scheme, u = u[:i], u[i+3:]
+			j := bytes.IndexAny(u, "/?#")
+			if j < 0 {
+				j = len(u)
+			}
+			host, uri = u[:j], u[j:]
+			if len(uri) == 0 || uri[0] != '/' {
+				uri = nil // "/" is implied
+			}
+			return scheme, host, uri
+		}
+	}
+	scheme = h.PeekBytes(hXForwardedProto)
+	if len(scheme) == 0 {
+		scheme = []byte("http")
+	}
+	host = h.PeekBytes(hXForwardedHost)
+	if len(host) == 0 {
+		host = h.Host()
+	}
+	uri = h.PeekBytes(hXOriginalURI)
+	if len(uri) == 0 {
+		uri = h.PeekBytes(hXForwardedURI)
+	}
+	return scheme, host, uri
+}
+
+// query returns the query string of a request URI, or nil.
+func query(uri []byte) []byte {
+	i := bytes.IndexByte(uri, '?')
+	if i < 0 {
+		return nil
+	}
+	q := uri[i+1:]
+	if j := bytes.IndexByte(q, '#'); j >= 0 {
+		q = q[:j]
+	}
+	return q
+}
+
+// joinCookies collects every Cookie header from the raw request headers,
+// joined with ", " as httpd merges repeated headers. fasthttp's own
+// cookie parser normalises values, and mod_auth_tkt does not.
+func joinCookies(dst, raw []byte) []byte {
+	n := 0
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		c := bytes.IndexByte(line, ':')
+		if c != len("cookie") || !equalFold(unsafe.String(&line[0], c), "cookie") {
+			continue
+		}
+		v := bytes.Trim(line[c+1:], " \t")
+		if n > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, v...)
+		n++
+	}
+	return dst
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i]|0x20 != b[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendBackURL writes the URL to come back to, as mod_auth_tkt builds
+// it: scheme://host, the decoded path (httpd's r->uri), and the query
+// without the ticket parameter.
+func appendBackURL(dst, scheme, host, uri, cookieName []byte) []byte {
+	path, q := uri, []byte(nil)
+	if i := bytes.IndexAny(uri, "?#"); i >= 0 {
+		path = uri[:i]
+		q = query(uri)
+	}
+	if len(path) == 0 {
+		path = []byte("/")
+	}
+	dst = append(dst, scheme...)
+	dst = append(dst, "://"...)
+	dst = append(dst, host...)
+	dst = appendUnescapePath(dst, path)
+	return appendStripQuery(dst, q, cookieName)
+}
+
+// appendStripQuery is mod_auth_tkt's query_strip: '&' and ';' both
+// separate, empty pairs vanish, each pair is rewritten "key=value" with
+// the '=' run collapsed, pairs whose key is the cookie name are dropped,
+// and the rest are joined with '&' after a '?'.
+func appendStripQuery(dst, q, name []byte) []byte {
+	first := true
+	for len(q) > 0 {
+		i := bytes.IndexAny(q, "&;")
+		pair := q
+		if i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			q = nil
+		}
+		if len(pair) == 0 {
+			continue
+		}
+		key, val := pair, []byte(nil)
+		if j := bytes.IndexByte(pair, '='); j >= 0 {
+			key, val = pair[:j], bytes.TrimLeft(pair[j:], "=")
+		}
+		if bytes.Equal(key, name) {
+			continue
+		}
+		if first {
+			dst = append(dst, '?')
+			first = false
+		} else {
+			dst = append(dst, '&')
+		}
+		dst = append(dst, key...)
+		dst = append(dst, '=')
+		dst = append(dst, val...)
+	}
+	return dst
+}
+
+// appendUnescapePath decodes %XX like httpd does for r->uri. A decoded
+// control byte is dropped rather than let into a Location header.
+func appendUnescapePath(dst, s []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// pathSafe is httpd's ap_escape_path_segment set, less the three that
+// mod_auth_tkt's escape_extras escapes on top: '=', '&', ':'.
+var pathSafe = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "$-_.+!*'(),@~" {
+		t[c] = true
+	}
+	return
+}()
+
+// appendEscapeBack escapes the back URL as mod_auth_tkt does, with
+// lower-case hex. Everything outside the safe set, controls included,
+// comes out as %XX, so the result is header-safe.
+func appendEscapeBack(dst, s []byte) []byte {
+	const hexd = "0123456789abcdef"
+	for _, c := range s {
+		if pathSafe[c] {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', hexd[c>>4], hexd[c&15])
+		}
+	}
+	return dst
+}
+
+// guestUID expands mod_auth_tkt's %U (a random UUID) or %NU (its first N
+// characters) in the guest user name.
+func guestUID(dst []byte, user string) []byte {
+	i := 0
+	for i < len(user) && user[i] != '%' {
+		i++
+	}
+	if i == len(user) {
+		return append(dst, user...)
+	}
+	j := i + 1
+	n := 0
+	for j < len(user) && '0' <= user[j] && user[j] <= '9' {
+		n = n*10 + int(user[j]-'0')
+		if n > 1000 {
+			n = 1000
+		}
+		j++
+	}
+	if j == len(user) || user[j] != 'U' {
+		return append(dst, user...)
+	}
+	if n <= 0 || n > 36 {
+		n = 36
+	}
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var f [36]byte
+	const hexd = "0123456789abcdef"
+	k := 0
+	for bi, b := range u {
+		if bi == 4 || bi == 6 || bi == 8 || bi == 10 {
+			f[k] = '-'
+			k++
+		}
+		f[k], f[k+1] = hexd[b>>4], hexd[b&15]
+		k += 2
+	}
+	dst = append(dst, user[:i]...)
+	dst = append(dst, f[:n]...)
+	return append(dst, user[j+1:]...)
+}
+
+// sanitize makes request-derived bytes safe to log: bounded, and with
+// control bytes replaced.
+func sanitize(b []byte) string {
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c == 0x7f {
+			c = '?'
+		}
+		out[i] = c
+	}
+	return string(out)
+}

@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tktgate/tktgate/verifier"
+)
+
+const testSecret = "test-secret"
+
+// startServer serves the given config on a free loopback port until the
+// test ends, and returns its address.
+func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *strings.Builder) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Listen = "127.0.0.1:0"
+	logs = &strings.Builder{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	hup = make(chan os.Signal, 1)
+	ready := make(chan []net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, path, log, new(slog.LevelVar), hup, ready) }()
+	select {
+	case addrs := <-ready:
+		addr = addrs[0].String()
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	return addr, hup, logs
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends a raw request, so that tests control every header byte (for
+// instance several Cookie headers, which Go's client would merge).
+func do(t *testing.T, addr, method, path string, headers ...string) answer {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := method + " " + path + " HTTP/1.1\r\nHost: gate\r\n"
+	for _, h := range headers {
+		req += h + "\r\n"
+	}
+	req += "\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, string(body)}
+}
+
+func signer(t *testing.T, o verifier.Options) func(uid, tokens, data, ip string, ts time.Time) string {
+	if o.Secret == nil {
+		o.Secret = []byte(testSecret)
+	}
+	v, err := verifier.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(uid, tokens, data, ip string, ts time.Time) string {
+		raw := v.Sign(nil, []byte(uid), []byte(tokens), []byte(data), netip.MustParseAddr(ip), ts)
+		if len(raw) == 0 {
+			t.Fatalf("cannot sign %q %q %q %s", uid, tokens, data, ip)
+		}
+		return string(verifier.AppendBase64(nil, raw))
+	}
+}
+
+const baseConfig = `
+[ticket]
+secret = "` + testSecret + `"
+timeout = "2h"
+timeout_refresh = 0.5
+[redirect]
+login_url = "https://login.example.com/login"
+timeout_url = "https://login.example.com/timeout"
+post_timeout_url = "https://login.example.com/post-timeout"
+unauth_url = "https://login.example.com/unauth"
+[policy.admin]
+tokens = ["admin", "root"]
+`
+
+func TestAuthAnswers(t *testing.T) {
+	addr, _, _ := startServer(t, baseConfig)
+	sign := signer(t, verifier.Options{})
+	now := time.Now()
+	good := sign("alice", "admin,editor", "Alice Smith", "127.0.0.1", now)
+	user := sign("bob", "editor", "", "127.0.0.1", now)
+	old := sign("carol", "", "", "127.0.0.1", now.Add(-3*time.Hour))
+	other := sign("alice", "", "", "10.1.2.3", now)
+	origin := "X-Original-URL: https://app.example.com/docs/a%20b?x=1&auth_tkt=zzz;y=2"
+	back := "https%3a%2f%2fapp.example.com%2fdocs%2fa%20b%3fx%3d1%26y%3d2"
+
+	f := func(path string, headers []string, wantStatus int, wantHeaders map[string]string) {
+		t.Helper()
+		for _, method := range []string{"GET", "HEAD", "POST"} {
+			a := do(t, addr, method, path, headers...)
+			if a.status != wantStatus {
+				t.Errorf("%s %s %q: status %d, want %d", method, path, headers, a.status, wantStatus)
+				continue
+			}
+			if a.body != "" || a.header.Get("Content-Length") != "0" {
+				t.Errorf("%s %s: body %q, Content-Length %q; want none and 0", method, path, a.body, a.header.Get("Content-Length"))
+			}
+			for k, want := range wantHeaders {
+				got, present := a.header.Get(k), len(a.header.Values(k)) > 0
+				if want == "-" {
+					if present {
+						t.Errorf("%s %s %q: %s = %q, want absent", method, path, headers, k, got)
+					}
+				} else if got != want && !(method == "POST" && k == "Location" && strings.Contains(want, "/timeout")) {
+					t.Errorf("%s %s %q: %s = %q, want %q", method, path, headers, k, got, want)
+				}
+			}
+		}
+	}
+	ok := map[string]string{"X-Remote-User": "alice", "X-Remote-User-Tokens": "admin,editor", "X-Remote-User-Data": "Alice Smith", "Set-Cookie": "-", "Location": "-"}
+	f("/auth", []string{"Cookie: auth_tkt=" + good}, 200, ok)
+	f("/auth/admin", []string{"Cookie: auth_tkt=" + good}, 200, ok)
+	f("/auth", []string{"Cookie: a=1; auth_tkt=" + good + "; b=2"}, 200, ok)
+	f("/auth", []string{"Cookie: a=1", "Cookie: auth_tkt=" + good}, 200, ok) // joined with ", " as httpd does
+	f("/auth", []string{"Cookie: auth_tkt=; auth_tkt=" + good}, 200, ok)
+	f("/auth", []string{"Cookie: auth_tkt=" + good, "X-Real-IP: 127.0.0.1"}, 200, ok)
+	f("/auth", []string{"Cookie: auth_tkt=" + other, "X-Real-IP: 10.1.2.3"}, 200, map[string]string{"X-Remote-User": "alice"})
+
+	login := "https://login.example.com/login?back=" + back
+	f("/auth", []string{origin}, 401, map[string]string{"Location": login, "X-Remote-User": "-", "Set-Cookie": "-"})
+	f("/auth", []string{origin, "Cookie: auth_tkt=garbage-that-is-long-enough-to-count-as-a-ticket"}, 401, map[string]string{"Location": login})
+	f("/auth", []string{origin, "Cookie: auth_tkt=" + other}, 401, map[string]string{"Location": login}) // bound to another IP
+	f("/auth", []string{origin, "Cookie: auth_tkt=" + good, "X-Real-IP: 10.1.2.3"}, 401, map[string]string{"Location": login})
+	f("/auth", []string{origin, "Cookie: auth_tkt=" + good, "X-Real-IP: ::1"}, 401, map[string]string{"Location": login})
+	f("/auth", []string{origin, `Cookie: auth_tkt=""; auth_tkt=` + good}, 401, nil) // the first non-empty value counts
+	f("/auth", []string{origin, "Cookie: auth_tkt=" + old}, 401, map[string]string{
+		"Location": "https://login.example.com/timeout?back=" + back, // POST: post-timeout, checked below
+	})
+	f("/auth/admin", []string{origin, "Cookie: auth_tkt=" + user}, 403, map[string]string{"Location": "https://login.example.com/unauth?back=" + back, "X-Remote-User": "-"})
+	f("/auth/nosuch", []string{"Cookie: auth_tkt=" + good}, 500, map[string]string{"X-Remote-User": "-"})
+
+	// Expired: the cookie is cleared; POST goes to the POST timeout URL.
+	a := do(t, addr, "POST", "/auth", origin, "X-Original-Method: POST", "Cookie: auth_tkt="+old)
+	if got := a.header.Get("Location"); got != "https://login.example.com/post-timeout?back="+back {
+		t.Errorf("expired POST: Location %q", got)
+	}
+	if sc := a.header.Get("Set-Cookie"); !strings.HasPrefix(sc, "auth_tkt=; path=/; expires=") {
+		t.Errorf("expired: Set-Cookie %q, want a clearing cookie", sc)
+	} else if exp, err := time.Parse(time.RFC1123, strings.TrimPrefix(sc, "auth_tkt=; path=/; expires=")); err != nil || !exp.Before(time.Now()) {
+		t.Errorf("expired: clearing cookie expires %q (%v), want a past date", sc, err)
+	}
+}
+
+func TestRefreshURLTicketAndOldSecret(t *testing.T) {
+	addr, _, _ := startServer(t, strings.Replace(baseConfig, `timeout = "2h"`, "timeout = \"2h\"\nsecret_old = \"older\"\ndomain = \".example.com\"\ncookie_secure = true", 1))
+	v, _ := verifier.New(verifier.Options{Secret: []byte(testSecret)})
+	now := time.Now()
+	sign := signer(t, verifier.Options{})
+	check := func(name string, a answer, wantUID, wantData string) {
+		t.Helper()
+		if a.status != 200 {
+			t.Fatalf("%s: status %d", name, a.status)
+		}
+		sc := a.header.Get("Set-Cookie")
+		val, attrs, _ := strings.Cut(strings.TrimPrefix(sc, "auth_tkt="), ";")
+		if attrs != " path=/; domain=.example.com; secure" {
+			t.Errorf("%s: Set-Cookie %q, want path, domain and secure", name, sc)
+		}
+		var tk verifier.Ticket
+		if err := v.Verify(&tk, []byte(val), netip.MustParseAddr("127.0.0.1"), time.Now()); err != nil {
+			t.Fatalf("%s: the cookie sent back does not verify with the current secret: %v (%q)", name, err, sc)
+		}
+		if string(tk.UID) != wantUID || string(tk.Data) != wantData {
+			t.Errorf("%s: cookie carries %q %q", name, tk.UID, tk.Data)
+		}
+		if _, err := base64.StdEncoding.DecodeString(val); err != nil {
+			t.Errorf("%s: cookie value %q is not base64", name, val)
+		}
+	}
+	// Past the refresh point (half of 2h): a fresh ticket comes back.
+	a := do(t, addr, "GET", "/auth", "Cookie: auth_tkt="+sign("alice", "t", "d!x", "127.0.0.1", now.Add(-90*time.Minute)))
+	check("refresh", a, "alice", "d!x")
+	// Signed with the old secret: re-signed.
+	a = do(t, addr, "GET", "/auth", "Cookie: auth_tkt="+signer(t, verifier.Options{Secret: []byte("older")})("olga", "", "", "127.0.0.1", now))
+	check("old secret", a, "olga", "")
+	// From the URL: used and handed back as a cookie.
+	raw := strings.ReplaceAll(string(v.Sign(nil, []byte("uma"), nil, []byte("u"), netip.MustParseAddr("127.0.0.1"), now)), "!", "%21")
+	a = do(t, addr, "GET", "/auth", "X-Original-URL: https://app.example.com/p?auth_tkt="+raw, "Cookie: auth_tkt="+sign("alice", "", "", "127.0.0.1", now))
+	check("url ticket", a, "uma", "u")
+	// A bad URL ticket falls back to the cookie, and sets nothing.
+	a = do(t, addr, "GET", "/auth", "X-Original-URL: https://app.example.com/p?auth_tkt=bad", "Cookie: auth_tkt="+sign("alice", "", "", "127.0.0.1", now))
+	if a.status != 200 || a.header.Get("X-Remote-User") != "alice" || a.header.Get("Set-Cookie") != "" {
+		t.Errorf("bad URL ticket, good cookie: %d %q %q", a.status, a.header.Get("X-Remote-User"), a.header.Get("Set-Cookie"))
+	}
+	// A fresh ticket sends no cookie.
+	a = do(t, addr, "GET", "/auth", "Cookie: auth_tkt="+sign("alice", "", "", "127.0.0.1", now))
+	if a.status != 200 || a.header.Get("Set-Cookie") != "" {
+		t.Errorf("fresh ticket: %d Set-Cookie %q", a.status, a.header.Get("Set-Cookie"))
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	sign := signer(t, verifier.Options{})
+	now := time.Now()
+	f := func(config string, headers []string, ticketIP string, want int) {
+		t.Helper()
+		addr, _, _ := startServer(t, baseConfig+config)
+		a := do(t, addr, "GET", "/auth", append(headers, "Cookie: auth_tkt="+sign("u", "", "", ticketIP, now))...)
+		if a.status != want {
+			t.Errorf("%s %q, ticket for %s: %d, want %d", config, headers, ticketIP, a.status, want)
+		}
+	}
+	f("", nil, "127.0.0.1", 200)
+	f("", []string{"X-Real-IP: 192.0.2.7"}, "192.0.2.7", 200)
+	f("", []string{"X-Real-IP: 192.0.2.7"}, "127.0.0.1", 401)
+	f("", []string{"X-Real-IP: ::ffff:192.0.2.7"}, "192.0.2.7", 200)
+	f("", []string{"X-Real-IP: not-an-ip"}, "127.0.0.1", 401)
+	// The loopback peer is not trusted: its header is ignored.
+	f("[client_ip]\ntrusted_proxies = [\"10.0.0.0/8\"]\n", []string{"X-Real-IP: 192.0.2.7"}, "192.0.2.7", 401)
+	f("[client_ip]\ntrusted_proxies = [\"10.0.0.0/8\"]\n", []string{"X-Real-IP: 192.0.2.7"}, "127.0.0.1", 200)
+	xff := "[client_ip]\nheader = \"X-Forwarded-For\"\ntrusted_proxies = [\"127.0.0.0/8\", \"10.0.0.0/8\"]\n"
+	f(xff, []string{"X-Forwarded-For: 198.51.100.1, 192.0.2.7, 10.0.0.5"}, "192.0.2.7", 200)    // rightmost untrusted
+	f(xff, []string{"X-Forwarded-For: 198.51.100.1, 192.0.2.7, 10.0.0.5"}, "198.51.100.1", 401) // the forgeable one
+	f(xff, []string{"X-Forwarded-For: 10.0.0.9, 10.0.0.5"}, "10.0.0.9", 200)                    // all trusted: the leftmost
+	f(xff, []string{"X-Forwarded-For: 192.0.2.7, junk"}, "192.0.2.7", 401)
+	f(xff, []string{"X-Real-IP: 192.0.2.7"}, "127.0.0.1", 200) // the other header is not read
+	f("[client_ip]\nheader = \"\"\n", []string{"X-Real-IP: 192.0.2.7"}, "127.0.0.1", 200)
+}
+
+func TestGuest(t *testing.T) {
+	now := time.Now()
+	sign := signer(t, verifier.Options{})
+	f := func(guest string, headers []string, wantStatus int, wantUser string, wantCookie bool) {
+		t.Helper()
+		addr, _, _ := startServer(t, baseConfig+"[guest]\n"+guest)
+		a := do(t, addr, "GET", "/auth", headers...)
+		u := a.header.Get("X-Remote-User")
+		match := u == wantUser
+		if strings.Contains(wantUser, "*") {
+			pre, post, _ := strings.Cut(wantUser, "*")
+			match = strings.HasPrefix(u, pre) && strings.HasSuffix(u, post) && len(u) > len(pre)+len(post)
+		}
+		if a.status != wantStatus || !match || (a.header.Get("Set-Cookie") != "") != wantCookie {
+			t.Errorf("guest %q %q: %d user %q cookie %q; want %d %q cookie %v", guest, headers, a.status, u, a.header.Get("Set-Cookie"), wantStatus, wantUser, wantCookie)
+		}
+	}
+	expired := []string{"Cookie: auth_tkt=" + sign("alice", "", "", "127.0.0.1", now.Add(-3*time.Hour))}
+	f("login = true\n", nil, 200, "guest", false)
+	f("login = true\nuser = \"visitor\"\n", nil, 200, "visitor", false)
+	f("login = true\nuser = \"g-%U\"\n", nil, 200, "g-*", false)
+	f("login = true\nuser = \"g-%8U-x\"\n", nil, 200, "g-*-x", false)
+	f("login = true\ncookie = true\n", nil, 200, "guest", true)
+	f("login = true\n", expired, 401, "", true) // no fallback: expired is expired (cookie cleared)
+	f("login = true\nfallback = true\n", expired, 200, "guest", false)
+	f("login = false\nfallback = true\n", nil, 401, "", false)
+	// A guest has no tokens.
+	addr, _, _ := startServer(t, baseConfig+"[guest]\nlogin = true\n")
+	if a := do(t, addr, "GET", "/auth/admin"); a.status != 403 {
+		t.Errorf("guest on a token policy: %d, want 403", a.status)
+	}
+	// %8U is eight characters of a UUID.
+	a := do(t, addr, "GET", "/auth")
+	_ = a
+	if got := string(guestUID(nil, "g-%8U-x")); len(got) != len("g-12345678-x") {
+		t.Errorf("guestUID(%%8U) = %q", got)
+	}
+	if got := string(guestUID(nil, "%U")); len(got) != 36 || got[14] != '4' {
+		t.Errorf("guestUID(%%U) = %q, want a v4 UUID", got)
+	}
+}
+
+func TestRedirectForms(t *testing.T) {
+	f := func(redirect string, headers []string, want string) {
+		t.Helper()
+		addr, _, _ := startServer(t, "[ticket]\nsecret = \"s\"\n[redirect]\n"+redirect)
+		a := do(t, addr, "GET", "/auth", headers...)
+		got := a.header.Get("Location")
+		if sc := a.header.Get("Set-Cookie"); sc != "" {
+			got += " | " + sc
+		}
+		if a.status != 401 || got != want {
+			t.Errorf("%q %q:\n got %d %q\nwant 401 %q", redirect, headers, a.status, got, want)
+		}
+	}
+	u := "X-Original-URL: http://app.test:8080/a/b"
+	f(`login_url = "https://l.test/in"`, []string{u}, "https://l.test/in?back=http%3a%2f%2fapp.test%3a8080%2fa%2fb")
+	f(`login_url = "https://l.test/in?app=1"`, []string{u}, "https://l.test/in?app=1&back=http%3a%2f%2fapp.test%3a8080%2fa%2fb")
+	f(`login_url = "/in"`, []string{u}, "http://app.test:8080/in?back=http%3a%2f%2fapp.test%3a8080%2fa%2fb")
+	f("login_url = \"/in\"\nback_arg_name = \"return\"", []string{u}, "http://app.test:8080/in?return=http%3a%2f%2fapp.test%3a8080%2fa%2fb")
+	f("login_url = \"/in\"\nback_arg_name = \"None\"", []string{u}, "http://app.test:8080/in")
+	f("login_url = \"/in\"\nback_cookie_name = \"back\"", []string{u}, "http://app.test:8080/in | back=http%3a%2f%2fapp.test%3a8080%2fa%2fb; path=/")
+	f("", []string{u}, "") // no login URL: a bare 401
+	// Query stripping and escaping as query_strip + ap_escape_path_segment.
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/%7Ex/p?a&b==c;auth_tkt=1&&d=%41#frag"},
+		"https://l.test/in?back=https%3a%2f%2fapp.test%2f~x%2fp%3fa%3d%26b%3dc%26d%3d%2541")
+	// Without X-Original-URL: the X-Forwarded-* family.
+	f(`login_url = "https://l.test/in"`, []string{"X-Forwarded-Proto: https", "X-Forwarded-Host: fw.test", "X-Forwarded-Uri: /q?z=1"},
+		"https://l.test/in?back=https%3a%2f%2ffw.test%2fq%3fz%3d1")
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URI: /q"}, "https://l.test/in?back=http%3a%2f%2fgate%2fq")
+	// Header injection through the URL is escaped away.
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/a%0d%0aSet-Cookie:%20x=1"},
+		"https://l.test/in?back=https%3a%2f%2fapp.test%2fa%0d%0aSet-Cookie%3a%20x%3d1")
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("[ticket]\nsecret = \"secret\"\n"), 0o600)
+	runCLI := func(args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		code := run(args, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	code, out, _ := runCLI("ticket", "-config", cfg, "-uid", "alice", "-tokens", "admin, editor", "-data", "Alice Smith", "-ts", "1700000000", "-raw")
+	if code != 0 || out != "33cbb9028e5cfedac1af4e2c2db50b246553f100alice!admin,editor!Alice Smith\n" {
+		t.Errorf("ticket -raw: %d %q", code, out)
+	}
+	cfg2 := filepath.Join(dir, "c2.toml")
+	os.WriteFile(cfg2, []byte("[ticket]\nsecret = \"cb3e1d39-98eb-4161-8bbd-f4e706999b0e\"\n"), 0o600)
+	code, out, _ = runCLI("ticket", "-config", cfg2, "-uid", "foobar", "-ip", "192.168.1.1", "-ts", "1108811260")
+	if want := base64.StdEncoding.EncodeToString([]byte("b624ef86959b53bd80975dcc6d6a9b7f42171dfcfoobar!")) + "\n"; code != 0 || out != want {
+		t.Errorf("ticket: %d %q, want %q", code, out, want)
+	}
+	for _, bad := range [][]string{
+		{"ticket", "-config", cfg},
+		{"ticket", "-config", cfg, "-uid", "a!b"},
+		{"ticket", "-config", cfg, "-uid", "a", "-ip", "::1"},
+		{"ticket", "-config", cfg, "-uid", "a", "-ts", "-5"},
+		{"ticket", "-config", cfg, "-uid", "a", "-data", "x\ny"},
+	} {
+		if code, _, stderr := runCLI(bad...); code == 0 || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q; want failure with a message", bad, code, stderr)
+		}
+	}
+	if code, out, _ := runCLI("-check", "-config", cfg); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("-check on a good config: %d %q", code, out)
+	}
+	badCfg := filepath.Join(dir, "bad.toml")
+	os.WriteFile(badCfg, []byte("[ticket]\nsecret = \"s\"\ndigest_type = \"MD4\"\ntimout = 5\n"), 0o600)
+	if code, _, stderr := runCLI("-check", "-config", badCfg); code != 1 || !strings.Contains(stderr, "digest_type") || !strings.Contains(stderr, "timout") {
+		t.Errorf("-check on a bad config: %d %q; want 1 and both problems named", code, stderr)
+	}
+	if code, out, _ := runCLI("-version"); code != 0 || !strings.HasPrefix(out, "tktgate ") {
+		t.Errorf("-version: %d %q", code, out)
+	}
+	// The shipped demo config is valid.
+	if code, out, stderr := runCLI("-check", "-config", "config.toml"); code != 0 {
+		t.Errorf("shipped config.toml: %d %q %q", code, out, stderr)
+	}
+}
+
+func TestOpsEndpoints(t *testing.T) {
+	addr, _, _ := startServer(t, baseConfig)
+	if a := do(t, addr, "GET", "/healthz"); a.status != 200 {
+		t.Errorf("/healthz: %d", a.status)
+	}
+	if a := do(t, addr, "GET", "/readyz"); a.status != 200 {
+		t.Errorf("/readyz: %d", a.status)
+	}
+	do(t, addr, "GET", "/auth")
+	do(t, addr, "GET", "/auth/nosuch")
+	a := do(t, addr, "GET", "/metrics")
+	for _, want := range []string{
+		`tktgate_auth_requests_total{policy="",status="401",reason="no_ticket"} 1`,
+		`tktgate_unknown_policy_requests_total 1`,
+		`tktgate_auth_duration_seconds_count{policy=""} 1`,
+		`tktgate_build_info{`,
+	} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, a.body)
+		}
+	}
+	if a := do(t, addr, "GET", "/nothing"); a.status != 404 {
+		t.Errorf("/nothing: %d", a.status)
+	}
+}
+
+type lockedWriter struct {
+	mu chanMutex
+	w  io.Writer
+}
+
+type chanMutex struct{ c chan struct{} }
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	if l.mu.c == nil {
+		l.mu.c = make(chan struct{}, 1)
+	}
+	l.mu.c <- struct{}{}
+	defer func() { <-l.mu.c }()
+	return l.w.Write(p)
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The one test command, for people and for CI alike:
+#
+#   ./test.sh           everything: installs what the tests need (apt-get,
+#                       as root), then format, vet, staticcheck, govulncheck,
+#                       race tests with the real Apache/nginx/interop suites
+#                       required, allocation tests, short fuzzing and a
+#                       benchmark smoke run.
+#
+# Environment:
+#   TKTGATE_REQUIRE_E2E=0   let tests skip when Apache/nginx/perl/python are
+#                           missing instead of failing (default 1).
+#   FUZZTIME=10s            how long each fuzz target runs.
+#   SKIP_INSTALL=1          do not apt-get anything.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+export TKTGATE_REQUIRE_E2E="${TKTGATE_REQUIRE_E2E:-1}"
+# Go 1.26.8 (the machine's) has standard-library vulnerabilities fixed in
+# 1.26.10; the go command fetches that toolchain from the module proxy.
+export GOTOOLCHAIN="${GOTOOLCHAIN_TEST:-go1.26.10}"
+FUZZTIME="${FUZZTIME:-10s}"
+STATICCHECK_VERSION=v0.8.2
+GOVULNCHECK_VERSION=v1.9.0
+
+# Debian packages the end-to-end and interop tests drive.
+PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light wrk perl python3-paste python3-pyramid)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})) && [[ "${SKIP_INSTALL:-0}" != 1 ]]; then
+	echo "== installing: ${missing[*]}"
+	SUDO=""
+	[[ $(id -u) == 0 ]] || SUDO="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		echo "!! apt-get failed: the end-to-end tests will fail (or skip with TKTGATE_REQUIRE_E2E=0)"
+	# The packages start system services we do not want: tests run their own.
+	$SUDO service apache2 stop >/dev/null 2>&1 || true
+	$SUDO service nginx stop >/dev/null 2>&1 || true
+fi
+
+results=()
+failed=0
+step() {
+	local name=$1
+	shift
+	echo
+	echo "== $name: $*"
+	local start=$SECONDS
+	if "$@"; then
+		results+=("ok    $name ($((SECONDS - start))s)")
+	else
+		results+=("FAIL  $name ($((SECONDS - start))s)")
+		failed=1
+	fi
+}
+
+gofmt_check() {
+	local out
+	out=$(gofmt -l .)
+	[[ -z "$out" ]] || {
+		echo "not gofmt-ed:"
+		echo "$out"
+		return 1
+	}
+}
+
+fuzz_all() {
+	local pkg target rc=0
+	# Every Fuzz* function in every package.
+	while read -r pkg target; do
+		echo "-- $pkg $target"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" || rc=1
+	done < <(grep -rlE '^func Fuzz' --include='*_test.go' . | while read -r f; do
+		d=$(dirname "$f")
+		grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$f" | awk -v d="$d" '{print d, $2}'
+	done)
+	return $rc
+}
+
+step gofmt gofmt_check
+step vet go vet ./...
+step staticcheck go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+step govulncheck ./.ci/govulncheck.sh "$GOVULNCHECK_VERSION"
+step "race tests" go test -race -shuffle=on -count=1 ./...
+# The allocation tests are built out under -race (it allocates).
+step "allocation tests" go test -count=1 -run 'Allocs' ./...
+step fuzz fuzz_all
+step "benchmark smoke" go test -run '^$' -bench . -benchtime 1x ./...
+
+echo
+echo "== summary (TKTGATE_REQUIRE_E2E=$TKTGATE_REQUIRE_E2E)"
+printf '%s\n' "${results[@]}"
+if ((failed)); then
+	echo "FAIL"
+	exit 1
+fi
+echo "PASS"
