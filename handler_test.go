@@ -111,3 +111,5 @@ type loopbackConn struct{ net.Conn }
 var loopbackAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 
 func (loopbackConn) RemoteAddr() net.Addr { return loopbackAddr }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,8 @@ var (
 	hXForwardedMethod  = []byte("X-Forwarded-Method")
 	hCacheControl      = []byte("Cache-Control")
 	vNoStore           = []byte("no-store")
+	hXAccelExpires     = []byte("X-Accel-Expires")
+	vZero              = []byte("0")
 )
 
 // Handler serves every endpoint of the main listener.
@@ -154,6 +157,7 @@ func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
 	s.metrics.unknownPolicy.Add(1)
 	ctx.SetStatusCode(fasthttp.StatusInternalServerError)
 	ctx.Response.Header.SetContentLength(0)
+	ctx.Response.Header.SetCanonical(hXAccelExpires, vZero)
 	s.unknownMu.Lock()
 	// Bounded: the name comes from the request line.
 	first := !s.unknown[string(name)] && len(s.unknown) < 100
@@ -173,6 +177,7 @@ func (s *Server) auth(ctx *fasthttp.RequestCtx, rt *runtime, p *policy) {
 	start := time.Now()
 	st := statePool.Get().(*state)
 	r := s.decide(ctx, rt, p, st, start)
+	s.cacheHeaders(ctx, rt, p, st, r, start)
 	p.stats.count(r, time.Since(start))
 	if r.debug() && s.log.Enabled(context.Background(), slog.LevelDebug) && s.metrics.logLimiter.allow(start) {
 		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", sanitize(st.tk.UID))
@@ -183,9 +188,6 @@ func (s *Server) auth(ctx *fasthttp.RequestCtx, rt *runtime, p *policy) {
 func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, now time.Time) reason {
 	req := &ctx.Request.Header
 	resp := &ctx.Response.Header
-	// Answers depend on the cookie and client address: never let a
-	// shared cache keep them.
-	resp.SetCanonical(hCacheControl, vNoStore)
 	// Explicit, so that HEAD answers carry it too: nginx keeps the
 	// upstream connection alive only with a known length.
 	resp.SetContentLength(0)
@@ -273,6 +275,39 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		resp.SetCanonical(hSetCookie, st.setc)
 	}
 	return why
+}
+
+// cacheHeaders says for how long nginx may reuse this answer
+// (X-Accel-Expires, which nginx ranks above Cache-Control): a plain 200
+// until the earliest of the configured cap, the ticket's refresh point and
+// its expiry; nothing else at all. An answer must never be served from a
+// cache after the moment tktgate itself would answer differently.
+func (s *Server) cacheHeaders(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, r reason, now time.Time) {
+	resp := &ctx.Response.Header
+	n := int64(0)
+	// Guests, refreshes and re-signs carry a Set-Cookie or a per-request
+	// name; every 4xx names a URL in Location: none may be reused.
+	if r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && len(resp.PeekCookie(p.CookieName)) == 0 {
+		limit := now.Add(rt.cfg.Cache.MaxAge)
+		refresh, expire := p.v.Deadlines(st.tk.Time)
+		if !refresh.IsZero() && refresh.Before(limit) {
+			limit = refresh
+		}
+		if !expire.IsZero() && expire.Before(limit) {
+			limit = expire
+		}
+		if d := limit.Sub(now); d > 0 {
+			n = int64(d / time.Second)
+		}
+	}
+	if n == 0 {
+		resp.SetCanonical(hXAccelExpires, vZero)
+		// And no other cache either.
+		resp.SetCanonical(hCacheControl, vNoStore)
+		return
+	}
+	st.tmp = strconv.AppendInt(st.tmp[:0], n, 10)
+	resp.SetCanonical(hXAccelExpires, st.tmp)
 }
 
 // redirect answers status with a Location built like mod_auth_tkt's

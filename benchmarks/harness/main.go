@@ -1,0 +1,380 @@
+// Command harness runs tktgate's end-to-end benchmarks and writes the
+// results table. benchmarks/run.sh builds it and the servers it drives;
+// see benchmarks/README.md.
+//
+//	harness -mode quick|full -root REPO -bin DIR -out DIR -results FILE [-readme FILE]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// modeConfig is how long each part runs.
+type modeConfig struct {
+	secs, rounds, warm            int // headline comparisons
+	webRounds, webWarm            int // comparison 3
+	sweepSecs, sweepRounds        int // cost growth
+	latRate                       float64
+	latConns, latRounds           int
+	latDur, latWarm               time.Duration
+	rssRequests                   int
+	sizes, counts, concs          []int
+	cookieLines                   int // 0 = no several-Cookie-headers point
+	micro, profile                bool
+	conns                         int
+	microCount                    int
+	microBench, microPkg, microTo string
+}
+
+var modes = map[string]modeConfig{
+	"quick": {
+		secs: 1, rounds: 2, warm: 1,
+		webRounds: 1, webWarm: 0,
+		sweepSecs: 1, sweepRounds: 1,
+		latRate: 2000, latConns: 16, latRounds: 1, latDur: 500 * time.Millisecond, latWarm: 200 * time.Millisecond,
+		rssRequests: 100_000,
+		sizes:       []int{100, 4096}, counts: []int{2, 128}, concs: []int{1, 512},
+		conns: 64,
+	},
+	"full": {
+		secs: 4, rounds: 4, warm: 2,
+		webRounds: 4, webWarm: 1,
+		sweepSecs: 2, sweepRounds: 3,
+		latRate: 5000, latConns: 32, latRounds: 2, latDur: 4 * time.Second, latWarm: time.Second,
+		rssRequests: 1_000_000,
+		sizes:       []int{100, 512, 1024, 2048, 4096}, counts: []int{2, 8, 32, 128}, concs: []int{1, 8, 64, 256, 512},
+		cookieLines: 32,
+		micro:       true, profile: true,
+		conns: 64,
+	},
+}
+
+type harness struct {
+	mode                 string
+	cfg                  modeConfig
+	root, bin, out, tmp  string
+	clientCPU, serverCPU string
+	conns                int
+	procs                []*proc
+	served               map[string]int // requests per target name, all runs
+	rep                  *report
+	started              time.Time
+}
+
+func main() {
+	h := &harness{served: map[string]int{}, started: time.Now()}
+	flag.StringVar(&h.mode, "mode", "quick", "quick (CI smoke, < 60 s) or full (the table)")
+	flag.StringVar(&h.root, "root", ".", "repository root")
+	flag.StringVar(&h.bin, "bin", "benchmarks/out/bin", "directory of the built binaries")
+	flag.StringVar(&h.out, "out", "benchmarks/out", "directory for logs, profiles and raw data")
+	results := flag.String("results", "", "write the results (Markdown) to this `file`")
+	readme := flag.String("readme", "", "replace the marked results section of this `file`")
+	flag.Parse()
+	cfg, ok := modes[h.mode]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "harness: unknown mode %q (quick or full)\n", h.mode)
+		os.Exit(2)
+	}
+	if os.Getenv("BENCH_MICRO") == "0" {
+		cfg.micro = false
+	}
+	if os.Getenv("BENCH_PROFILE") == "0" {
+		cfg.profile = false
+	}
+	h.cfg, h.conns = cfg, cfg.conns
+	for _, d := range []*string{&h.root, &h.bin, &h.out} {
+		a, err := filepath.Abs(*d)
+		if err != nil {
+			fatal(err)
+		}
+		*d = a
+	}
+	if err := os.MkdirAll(filepath.Join(h.out, "logs"), 0o755); err != nil {
+		fatal(err)
+	}
+	var err error
+	// Not under a 0700 parent: nginx's and Apache's workers run as nobody
+	// and must read the site.
+	h.tmp, err = os.MkdirTemp("", "tktgate-bench-")
+	if err != nil {
+		fatal(err)
+	}
+	if err := os.Chmod(h.tmp, 0o755); err != nil {
+		fatal(err)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fmt.Fprintln(os.Stderr, "harness: interrupted; stopping the servers")
+		h.cleanup()
+		os.Exit(130)
+	}()
+
+	err = h.run()
+	h.cleanup()
+	if err != nil {
+		fatal(err)
+	}
+	text := h.rep.String()
+	fmt.Println()
+	fmt.Print(text)
+	if *results != "" {
+		if err := os.WriteFile(*results, []byte(text+h.rep.raw()), 0o644); err != nil {
+			fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "harness: wrote %s\n", *results)
+	}
+	if *readme != "" {
+		if err := replaceSection(*readme, text); err != nil {
+			fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "harness: updated the results section of %s\n", *readme)
+	}
+	fmt.Fprintf(os.Stderr, "harness: %s run done in %v\n", h.mode, time.Since(h.started).Round(time.Second))
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "harness: FAIL:", err)
+	os.Exit(1)
+}
+
+func (h *harness) cleanup() {
+	for i := len(h.procs) - 1; i >= 0; i-- {
+		h.procs[i].stop()
+	}
+	h.procs = nil
+	if h.tmp != "" {
+		os.RemoveAll(h.tmp)
+	}
+}
+
+func (h *harness) binPath(name string) string { return filepath.Join(h.bin, name) }
+
+func step(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "== "+format+"\n", a...)
+}
+
+func (h *harness) run() error {
+	n := runtime.NumCPU()
+	if n >= 2 {
+		h.clientCPU, h.serverCPU = "0", "1"
+	} else {
+		fmt.Fprintln(os.Stderr, "!! one CPU: wrk and the servers share it; nothing is pinned")
+	}
+	h.rep = newReport(h)
+
+	step("starting tktgate, the fasthttp ceiling and the net/http version")
+	gate, err := h.startTktgate("tktgate", "MD5")
+	if err != nil {
+		return err
+	}
+	ceil, err := h.startCeiling(gate)
+	if err != nil {
+		return err
+	}
+	nh, err := h.startNetHTTP(gate)
+	if err != nil {
+		return err
+	}
+	h.rep.pinning(map[string]int{"tktgate": gate.pid, "ceiling": ceil.pid, "nethttp": nh.pid})
+	h.rep.answers(gate, ceil.addr, nh.addr)
+
+	sub := subrequestHeaders(standardCookie(gate.ticket))
+	tGate := target{name: "tktgate", url: "http://" + gate.addr + "/auth", headers: sub, procs: one(gate.pid)}
+	tCeil := target{name: "ceiling", url: "http://" + ceil.addr + "/auth", headers: sub, procs: one(ceil.pid)}
+	tNet := target{name: "nethttp", url: "http://" + nh.addr + "/auth", headers: sub, procs: one(nh.pid)}
+
+	step("1-2. tktgate vs the fasthttp ceiling vs net/http: %d rounds x %d s, %d connections", h.cfg.rounds, h.cfg.secs, h.conns)
+	a, err := h.alternate("1-2", []target{tCeil, tGate, tNet}, h.cfg.rounds, h.cfg.secs, h.cfg.warm)
+	if err != nil {
+		return err
+	}
+	h.rep.groupA(a, map[string]int{"ceiling": ceil.pid, "tktgate": gate.pid, "nethttp": nh.pid})
+
+	step("3. nginx + tktgate vs Apache + mod_auth_tkt vs nginx static")
+	var webTargets []target
+	ngGate, err := h.startTktgate("tktgate-nginx", "MD5")
+	if err != nil {
+		return err
+	}
+	unixGate, err := h.startTktgateOn("tktgate-unix", "MD5", "unix:"+filepath.Join(h.tmp, "tktgate.sock"))
+	if err != nil {
+		return err
+	}
+	ng, errN := h.startNginx(ngGate, unixGate)
+	ap, errA := h.startApache(gate.ticket)
+	for _, e := range []error{errN, errA} {
+		if e != nil && e != errSkip {
+			return e
+		}
+	}
+	client := clientHeaders(standardCookie(gate.ticket))
+	web := func(name, addr string, pids ...int) target {
+		return target{name: name, url: "http://" + addr + "/index.html", headers: client, procs: treeOf(pids...)}
+	}
+	if errN == nil {
+		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid})
+		webTargets = append(webTargets,
+			web(nameStatic, ng.staticAddr, ng.pid),
+			web(nameNginx, ng.addr, ng.pid, ngGate.pid),
+			web(nameNginxKeepalive, ng.keepaliveAddr, ng.pid, ngGate.pid),
+			web(nameNginxUnix, ng.unixAddr, ng.pid, unixGate.pid))
+	}
+	if errA == nil {
+		h.rep.pinning(map[string]int{"apache": ap.pid})
+		webTargets = append(webTargets, web(nameApache, ap.addr, ap.pid))
+	}
+	if len(webTargets) > 0 {
+		before := authCount(ngGate.addr) + authCount(unixGate.addr)
+		b, err := h.alternate("3", webTargets, h.cfg.webRounds, h.cfg.secs, h.cfg.webWarm)
+		if err != nil {
+			return err
+		}
+		checked := authCount(ngGate.addr) + authCount(unixGate.addr) - before
+		h.rep.groupB(b, checked, h.served[nameNginx]+h.served[nameNginxKeepalive]+h.served[nameNginxUnix])
+	}
+
+	step("4. latency at a fixed rate (%g req/s, %d connections, open loop)", h.cfg.latRate, h.cfg.latConns)
+	lat := []target{tGate, tCeil, tNet}
+	for _, t := range webTargets {
+		lat = append(lat, t)
+	}
+	if err := h.latency(lat); err != nil {
+		return err
+	}
+
+	step("4. tktgate's memory after %d requests", h.cfg.rssRequests)
+	if err := h.rss(); err != nil {
+		return err
+	}
+
+	step("5. cost growth")
+	if err := h.sweeps(gate, tGate, tCeil); err != nil {
+		return err
+	}
+	h.rep.finalMemory(map[string]int{"tktgate": gate.pid, "ceiling": ceil.pid, "nethttp": nh.pid}, h.served)
+
+	if h.cfg.profile {
+		step("profile: perf on the live tktgate, pprof on the root package's benchmarks")
+		if err := h.profile(gate, tGate); err != nil {
+			return err
+		}
+	}
+	// The servers are not needed any more; stop them before the
+	// micro-benchmarks so that they run alone.
+	for i := len(h.procs) - 1; i >= 0; i-- {
+		h.procs[i].stop()
+	}
+	if h.cfg.micro {
+		step("Go micro-benchmarks: verifier Verify vs DigestBaseline")
+		if err := h.micro(); err != nil {
+			return err
+		}
+	}
+	h.rep.end()
+	return nil
+}
+
+func one(pid int) func() []int { return func() []int { return []int{pid} } }
+
+func treeOf(pids ...int) func() []int {
+	return func() []int {
+		var out []int
+		for _, p := range pids {
+			out = append(out, tree(p)...)
+		}
+		return out
+	}
+}
+
+var reAuthTotal = regexp.MustCompile(`(?m)^tktgate_auth_requests_total\{[^}]*\} (\d+)$`)
+
+// authCount is the number of auth answers tktgate at addr has given
+// (-1 when /metrics cannot be read).
+func authCount(addr string) int {
+	r, err := rawGet(addr, "/metrics", nil)
+	if err != nil || r.status != 200 {
+		return -1
+	}
+	n := 0
+	for _, m := range reAuthTotal.FindAllStringSubmatch(string(r.body), -1) {
+		v, _ := strconv.Atoi(m[1])
+		n += v
+	}
+	return n
+}
+
+// Names of the comparison 3 setups.
+const (
+	nameStatic         = "nginx static"
+	nameNginx          = "nginx + tktgate"
+	nameNginxKeepalive = "nginx + tktgate, keepalive 256"
+	nameNginxUnix      = "nginx + tktgate, unix socket"
+	nameApache         = "Apache + mod_auth_tkt"
+)
+
+// rss serves rssRequests valid-ticket answers from a fresh tktgate and
+// reads its memory before and after.
+func (h *harness) rss() error {
+	g, err := h.startTktgate("tktgate-rss", "MD5")
+	if err != nil {
+		return err
+	}
+	defer g.stop()
+	idle, idleHWM, err := memKB(g.pid)
+	if err != nil {
+		return err
+	}
+	t := target{name: "tktgate-rss", url: "http://" + g.addr + "/auth", headers: subrequestHeaders(standardCookie(g.ticket)), procs: one(g.pid)}
+	var n int
+	start := time.Now()
+	for n < h.cfg.rssRequests {
+		secs := 2
+		if h.mode == "quick" {
+			secs = 1
+		}
+		if _, err := h.wrk(t, secs); err != nil {
+			return err
+		}
+		if n = authCount(g.addr); n < 0 {
+			return fmt.Errorf("tktgate-rss: cannot read /metrics")
+		}
+		if time.Since(start) > 2*time.Minute {
+			break
+		}
+	}
+	rss, hwm, err := memKB(g.pid)
+	if err != nil {
+		return err
+	}
+	h.rep.memory(n, idle, idleHWM, rss, hwm)
+	return nil
+}
+
+// replaceSection replaces the text between the results markers of path.
+func replaceSection(path, text string) error {
+	const begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %s ... %s section", path, begin, end)
+	}
+	s = s[:i+len(begin)] + "\n" + text + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}

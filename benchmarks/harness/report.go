@@ -1,0 +1,467 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// report collects the Markdown results as the run goes.
+type report struct {
+	h        *harness
+	env      []string
+	pins     map[string]string
+	headline []string
+	sections []string
+	notes    []string
+	rawRuns  []string
+	loadEnd  string
+}
+
+func newReport(h *harness) *report {
+	r := &report{h: h, pins: map[string]string{}}
+	cmdOut := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			return "not installed"
+		}
+		return strings.TrimSpace(string(out))
+	}
+	firstLine := func(s string) string { return strings.Split(s, "\n")[0] }
+	cpu := "unknown"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindStringSubmatch(string(b)); m != nil {
+			cpu = m[1]
+		}
+	}
+	fasthttp := "?"
+	if b, err := os.ReadFile(filepath.Join(h.root, "go.mod")); err == nil {
+		if m := regexp.MustCompile(`github.com/valyala/fasthttp (v\S+)`).FindStringSubmatch(string(b)); m != nil {
+			fasthttp = m[1]
+		}
+	}
+	commit := cmdOut("git", "-C", h.root, "rev-parse", "--short", "HEAD")
+	if st := cmdOut("git", "-C", h.root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks"); st != "" && st != "not installed" {
+		commit += " + uncommitted changes"
+	}
+	nginx := strings.TrimPrefix(firstLine(cmdOut("nginx", "-v")), "nginx version: ")
+	apache := strings.TrimPrefix(firstLine(cmdOut("/usr/sbin/apache2", "-v")), "Server version: ")
+	tkt := cmdOut("dpkg-query", "-W", "-f", "${Version}", "libapache2-mod-auth-tkt")
+	wrk := strings.Fields(firstLine(cmdOut("wrk", "-v")) + " ? ?")[1]
+	r.env = []string{
+		fmt.Sprintf("date: %s", time.Now().UTC().Format("2006-01-02 15:04 UTC")),
+		fmt.Sprintf("command: `benchmarks/run.sh %s`", h.mode),
+		fmt.Sprintf("machine: %d CPUs (`nproc`), %s, Linux %s; load average at start %s (the machine is shared)", runtime.NumCPU(), cpu, cmdOut("uname", "-r"), loadavg()),
+		fmt.Sprintf("versions: %s, fasthttp %s, %s, %s with libapache2-mod-auth-tkt %s, wrk %s", runtime.Version(), fasthttp, nginx, apache, tkt, wrk),
+		fmt.Sprintf("tktgate: commit %s, built with `go build` from the repository root", commit),
+	}
+	return r
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func (r *report) pinning(pids map[string]int) {
+	for n, pid := range pids {
+		r.pins[n] = cpusAllowed(pid)
+	}
+}
+
+func (r *report) note(s string) { r.notes = append(r.notes, s) }
+
+func (r *report) add(s string) {
+	r.sections = append(r.sections, s)
+	fmt.Fprintln(os.Stderr)
+	fmt.Fprintln(os.Stderr, s)
+}
+
+func rps(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	var b []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
+func x(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
+func us(v float64) string {
+	switch {
+	case v >= 10000:
+		return fmt.Sprintf("%.1f ms", v/1000)
+	case v >= 100:
+		return fmt.Sprintf("%.0f µs", v)
+	}
+	return fmt.Sprintf("%.1f µs", v)
+}
+
+func ratioCell(a, b *series) string {
+	m, lo, hi := ratio(a, b)
+	return fmt.Sprintf("**%s** (%s–%s)", x(m), fmt.Sprintf("%.2f", lo), fmt.Sprintf("%.2f", hi))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func (r *report) headlineRow(what string, a, b *series, target string, ok func(float64) bool) {
+	m, _, _ := ratio(a, b)
+	v := "—"
+	if ok != nil {
+		v = verdict(ok(m))
+	}
+	r.headline = append(r.headline, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", what, rps(a.rps()), rps(b.rps()), ratioCell(a, b), target, v))
+}
+
+func find(ss []*series, name string) *series {
+	for _, s := range ss {
+		if s.t.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func (r *report) rawSeries(label string, ss []*series) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n**%s** (req/s per round, in run order forward/backward):\n\n", label)
+	for _, s := range ss {
+		var v []string
+		for _, x := range s.samples {
+			v = append(v, rps(x.rps))
+		}
+		fmt.Fprintf(&b, "- %s: %s\n", s.t.name, strings.Join(v, ", "))
+	}
+	r.rawRuns = append(r.rawRuns, b.String())
+}
+
+func (r *report) answers(g *gate, ceilAddr, netAddr string) {
+	var b strings.Builder
+	b.WriteString("### What the servers answer\n\n")
+	b.WriteString("Every `/auth` request carries a valid MD5 ticket (uid `bench`, tokens `admin,editor`, data `Bench User`, bound to 127.0.0.1) in the Cookie header\n")
+	fmt.Fprintf(&b, "`%s`, plus the headers nginx's auth subrequest carries (User-Agent, Accept, Accept-Language, X-Real-IP, X-Original-URL, X-Original-Method).\n\n", standardCookie("<ticket>"))
+	b.WriteString("| server | status | answer bytes | headers |\n|---|---|---|---|\n")
+	sub := subrequestHeaders(standardCookie(g.ticket))
+	for _, s := range []struct{ name, addr string }{{"tktgate", g.addr}, {"ceiling", ceilAddr}, {"nethttp", netAddr}} {
+		a, err := rawGet(s.addr, "/auth", sub)
+		if err != nil {
+			fmt.Fprintf(&b, "| %s | error %v | | |\n", s.name, err)
+			continue
+		}
+		var hs []string
+		for _, kv := range a.headers {
+			if !strings.EqualFold(kv[0], "Connection") {
+				hs = append(hs, kv[0])
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s |\n", s.name, a.status, a.size, strings.Join(hs, ", "))
+	}
+	r.add(b.String())
+}
+
+func (r *report) groupA(ss []*series, pids map[string]int) {
+	c, g, n := find(ss, "ceiling"), find(ss, "tktgate"), find(ss, "nethttp")
+	r.headlineRow("1. tktgate `/auth` vs the bare fasthttp ceiling", g, c, "≥ 0.90×", func(v float64) bool { return v >= 0.90 })
+	r.headlineRow("2. tktgate vs the same check on net/http", g, n, "> 1× (shows what fasthttp buys)", nil)
+	var b strings.Builder
+	fmt.Fprintf(&b, "### 1–2. tktgate vs the fasthttp ceiling vs net/http\n\n%d rounds × %d s per server, alternated (ceiling, tktgate, net/http, then backwards), %d keep-alive connections, after %d s of warm-up each.\n\n", len(c.samples), r.h.cfg.secs, r.h.conns, r.h.cfg.warm)
+	b.WriteString("| server | req/s (median) | tktgate ÷ it (per-round median, range) | server CPU per answer | wrk p50 / p99 (closed loop) | bytes per answer |\n|---|---|---|---|---|---|\n")
+	for _, s := range []*series{c, g, n} {
+		rc := "—"
+		if s != g {
+			rc = ratioCell(g, s)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rc, us(s.cpu()),
+			us(s.med(func(x sample) float64 { return x.p50 })), us(s.med(func(x sample) float64 { return x.p99 })), s.med(func(x sample) float64 { return x.bytesPer }))
+	}
+	r.add(b.String())
+	r.rawSeries("1–2", ss)
+}
+
+func (r *report) groupB(ss []*series, checked, nginxServed int) {
+	st, ng, nu, ap := find(ss, nameStatic), find(ss, nameNginx), find(ss, nameNginxUnix), find(ss, nameApache)
+	if ng != nil && ap != nil {
+		r.headlineRow("3. nginx + auth_request + tktgate (the contract's wiring: TCP, keepalive 32) vs Apache + mod_auth_tkt", ng, ap, "> 1×", func(v float64) bool { return v > 1 })
+	}
+	if nu != nil && ap != nil {
+		r.headlineRow("3. the same over a unix socket with keepalive 256 vs Apache + mod_auth_tkt", nu, ap, "> 1×", func(v float64) bool { return v > 1 })
+	}
+	if ng != nil && st != nil {
+		r.headlineRow("3. nginx + tktgate (contract wiring) vs nginx static with no auth (the row's ceiling)", ng, st, "—", nil)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### 3. nginx + tktgate vs Apache + mod_auth_tkt, the same 612-byte file\n\n%d round(s) × %d s each, alternated, %d keep-alive connections. The client sends the browser headers and the same Cookie header as above. nginx has one worker; tktgate runs beside it on the same CPU.\n\n", len(ss[0].samples), r.h.cfg.secs, r.h.conns)
+	b.WriteString("| setup | req/s (median) | ÷ nginx static | ÷ Apache | server CPU per answer (all its processes) | wrk p50 / p99 | bytes per answer |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range ss {
+		rs, ra := "—", "—"
+		if st != nil && s != st {
+			rs = ratioCell(s, st)
+		}
+		if ap != nil && s != ap {
+			ra = ratioCell(s, ap)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rs, ra, us(s.cpu()),
+			us(s.med(func(x sample) float64 { return x.p50 })), us(s.med(func(x sample) float64 { return x.p99 })), s.med(func(x sample) float64 { return x.bytesPer }))
+	}
+	b.WriteString("\n- **nginx + tktgate** is the contract's wiring as shipped: `upstream authtkt { server 127.0.0.1:PORT; keepalive 32; }`.\n")
+	b.WriteString("- **keepalive 256**: the same with `keepalive 256`. With more requests in flight than idle connections kept, nginx closes the surplus after each subrequest and opens new ones.\n")
+	b.WriteString("- **unix socket**: keepalive 256 to a second tktgate listening on `unix:` (socket_mode 0666).\n")
+	if ng != nil {
+		fmt.Fprintf(&b, "\nThe tktgates behind nginx gave %s auth answers while nginx served %s protected requests: every request was checked.\n", rps(float64(checked)), rps(float64(nginxServed)))
+	}
+	r.add(b.String())
+	r.rawSeries("3", ss)
+}
+
+func (r *report) latency(res []latResult) {
+	c := r.h.cfg
+	var b strings.Builder
+	fmt.Fprintf(&b, "### 4. Latency at a fixed rate\n\n`benchmarks/loadgen`, open loop: %g req/s over %d keep-alive connections, each request due at a fixed time and timed from then (a stall is charged to every request queued behind it, as wrk2 does); %d round(s) × %v per server after %v of warm-up, alternated, samples pooled.\n\n",
+		c.latRate, c.latConns, c.latRounds, c.latDur, c.latWarm)
+	b.WriteString("| server | achieved req/s | p50 | p90 | p99 | p99.9 | max | samples | errors | generator lag p99 |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, l := range res {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d | %s |\n", l.name, rps(l.achieved), us(l.p50), us(l.p90), us(l.p99), us(l.p999), us(l.max), l.samples, l.errs, us(l.lagP99))
+	}
+	b.WriteString("\nThe generator lag is how late loadgen itself wrote requests (timer and scheduling error on the client CPU); latencies include it.\n")
+	r.add(b.String())
+}
+
+func (r *report) memory(n, idle, idleHWM, rss, hwm int) {
+	r.add(fmt.Sprintf("### 4. tktgate's memory\n\nA fresh tktgate, VmRSS / VmHWM from /proc/PID/status:\n\n| when | requests answered | VmRSS | VmHWM (peak) |\n|---|---|---|---|\n| after start-up and one request | 1 | %s | %s |\n| after the load (%d connections) | %s | %s | %s |\n",
+		mib(idle), mib(idleHWM), r.h.conns, rps(float64(n)), mib(rss), mib(hwm)))
+}
+
+func mib(kb int) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
+
+func (r *report) finalMemory(pids map[string]int, served map[string]int) {
+	var b strings.Builder
+	b.WriteString("At the end of all the load above (including 512 connections where the sweep goes that far):\n\n| server | requests answered | VmRSS | VmHWM (peak) |\n|---|---|---|---|\n")
+	names := make([]string, 0, len(pids))
+	for n := range pids {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rss, hwm, err := memKB(pids[n])
+		if err != nil {
+			continue
+		}
+		total := 0
+		for k, v := range served {
+			if k == n || strings.HasPrefix(k, n+" ") {
+				total += v
+			}
+		}
+		if n == "tktgate" {
+			total += served["MD5"]
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", n, rps(float64(total)), mib(rss), mib(hwm))
+	}
+	r.add(b.String())
+}
+
+func (r *report) sizeSweep(sizes []int, ss []*series) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### 5. How the cost grows\n\nEach point alternated with the others of its table, %d round(s) × %d s, %d connections unless stated. \"CPU per answer\" is the server process's user+system CPU time over the answers it gave: the cost that does not depend on how busy the shared machine was.\n\n", r.h.cfg.sweepRounds, r.h.cfg.sweepSecs, r.h.conns)
+	b.WriteString("**Cookie header size** (other ~40-byte cookies before `auth_tkt`; the ceiling parses the same request):\n\n")
+	b.WriteString("| Cookie header | tktgate req/s | ceiling req/s | tktgate ÷ ceiling | tktgate CPU per answer | ceiling CPU per answer | tktgate's own share |\n|---|---|---|---|---|---|---|\n")
+	for i, n := range sizes {
+		g, c := ss[2*i], ss[2*i+1]
+		fmt.Fprintf(&b, "| %d B | %s | %s | %s | %s | %s | %s |\n", n, rps(g.rps()), rps(c.rps()), ratioCell(g, c), us(g.cpu()), us(c.cpu()), us(g.cpu()-c.cpu()))
+	}
+	r.add(b.String())
+	r.rawSeries("5a cookie size", ss)
+}
+
+func (r *report) countSweep(labels []string, ss []*series) {
+	var b strings.Builder
+	b.WriteString("**Number of cookies** in a Cookie header of about 2 KB, `auth_tkt` last:\n\n| cookies | tktgate req/s | ÷ first row | CPU per answer |\n|---|---|---|---|\n")
+	for i, s := range ss {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", labels[i], rps(s.rps()), ratioCell(s, ss[0]), us(s.cpu()))
+	}
+	r.add(b.String())
+	r.rawSeries("5b cookie count", ss)
+}
+
+func (r *report) digestSweep(tickets []string, ss []*series) {
+	var b strings.Builder
+	b.WriteString("**Digest type** (one tktgate per digest, standard Cookie header):\n\n| digest | ticket (base64) | req/s | ÷ MD5 | CPU per answer |\n|---|---|---|---|---|\n")
+	for i, s := range ss {
+		fmt.Fprintf(&b, "| %s | %d B | %s | %s | %s |\n", s.t.name, len(tickets[i]), rps(s.rps()), ratioCell(s, ss[0]), us(s.cpu()))
+	}
+	r.add(b.String())
+	r.rawSeries("5c digest", ss)
+}
+
+func (r *report) concSweep(concs []int, ss []*series) {
+	var b strings.Builder
+	b.WriteString("**Connections** (tktgate and the ceiling side by side at each):\n\n| connections | tktgate req/s | ceiling req/s | tktgate ÷ ceiling | tktgate CPU per answer | tktgate wrk p50 / p99 |\n|---|---|---|---|---|---|\n")
+	for i, n := range concs {
+		g, c := ss[2*i], ss[2*i+1]
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s / %s |\n", n, rps(g.rps()), rps(c.rps()), ratioCell(g, c), us(g.cpu()),
+			us(g.med(func(x sample) float64 { return x.p50 })), us(g.med(func(x sample) float64 { return x.p99 })))
+	}
+	r.add(b.String())
+	r.rawSeries("5d connections", ss)
+}
+
+func (r *report) catTable(b *strings.Builder, es []entry) {
+	b.WriteString("| where | share of samples | biggest entries |\n|---|---|---|\n")
+	for _, c := range categorize(es) {
+		if c.pct < 0.05 {
+			continue
+		}
+		var tops []string
+		for _, e := range c.top[:min(3, len(c.top))] {
+			tops = append(tops, fmt.Sprintf("`%s` %.1f%%", shortSym(e.sym), e.pct))
+		}
+		fmt.Fprintf(b, "| %s | %.1f%% | %s |\n", c.name, c.pct, strings.Join(tops, ", "))
+	}
+}
+
+func shortSym(s string) string {
+	s = strings.ReplaceAll(s, "github.com/valyala/", "")
+	s = strings.ReplaceAll(s, "github.com/tktgate/tktgate/", "")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+func (r *report) perfProfile(self, children []entry) {
+	var b strings.Builder
+	b.WriteString("### Profile: the live tktgate under wrk (perf)\n\n`perf record -F 1999 -g -p PID` for 5 s while wrk drives `/auth` with the standard request; self time by area (raw: `benchmarks/out/perf-self.txt`, `perf-children.txt`):\n\n")
+	r.catTable(&b, self)
+	b.WriteString("\nInclusive time of selected functions:\n\n| function | inclusive share |\n|---|---|\n")
+	for _, want := range []string{"main.(*Server).Handler", "main.(*Server).auth", "main.(*Server).decide", "verifier.(*Verifier).Verify", "verifier.(*Verifier).check", "crypto/md5.Sum", "main.joinCookies", "verifier.FindCookie",
+		"main.(*Server).cacheHeaders", "main.clientIP", "main.originalURL", "main.(*policyStats).count", "fasthttp.(*RequestHeader).parse", "fasthttp.(*ResponseHeader).AppendBytes", "fasthttp.(*Server).serveConn", "syscall.Syscall", "internal/runtime/syscall.Syscall6", "runtime.netpoll", "runtime.schedule", "runtime.gcBgMarkWorker"} {
+		for _, e := range children {
+			if strings.HasSuffix(e.sym, want) || strings.Contains(e.sym, "/"+want) || e.sym == want {
+				fmt.Fprintf(&b, "| `%s` | %.1f%% |\n", shortSym(e.sym), e.pct)
+				break
+			}
+		}
+	}
+	r.add(b.String())
+}
+
+func (r *report) pprofProfile(name, line string, es []entry) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Profile: `go test -cpuprofile`, root package %s benchmark\n\n`%s` (GOMAXPROCS=1). Flat time by area (raw: `benchmarks/out/pprof-%s.txt`):\n\n", name, line, name)
+	r.catTable(&b, es)
+	b.WriteString("\nTop entries (flat):\n\n| flat | function |\n|---|---|\n")
+	for _, e := range es[:min(12, len(es))] {
+		fmt.Fprintf(&b, "| %.1f%% | `%s` |\n", e.pct, shortSym(e.sym))
+	}
+	r.add(b.String())
+}
+
+func (r *report) micro(m map[string]*benchStats, stat string) {
+	var b strings.Builder
+	b.WriteString("### Go micro-benchmarks: Verify vs the raw two-round digest\n\n`go test -run '^$' -bench 'DigestBaseline|Verify' -count 6 ./verifier/ > benchmarks/old.txt` (pinned to the server CPU), medians of 6. `DigestBaseline` is the two hash rounds alone over a prepared message: the floor for Verify. Target for a valid raw ticket: ≤ 1.15×.\n\n")
+	b.WriteString("| digest | baseline | encoding | Verify | ÷ baseline | allocs/op | target |\n|---|---|---|---|---|---|---|\n")
+	for _, d := range []string{"MD5", "SHA256", "SHA512"} {
+		base := m["BenchmarkDigestBaseline/"+d]
+		if base == nil {
+			continue
+		}
+		bns := median(base.ns)
+		for _, enc := range []string{"raw", "base64", "escaped", "baddigest"} {
+			v := m["BenchmarkVerify/"+d+"/"+enc]
+			if v == nil {
+				continue
+			}
+			vns := median(v.ns)
+			t := "—"
+			if enc == "raw" {
+				t = "≤ 1.15×: " + verdict(vns/bns <= 1.15)
+			}
+			fmt.Fprintf(&b, "| %s | %.0f ns | %s | %.0f ns | %s | %s | %s |\n", d, bns, enc, vns, x(vns/bns), fmtAllocs(v.allocs), t)
+		}
+	}
+	b.WriteString("\nbenchstat:\n\n```\n" + strings.TrimSpace(stat) + "\n```\n")
+	r.add(b.String())
+}
+
+func fmtAllocs(a []float64) string {
+	if len(a) == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f", median(a))
+}
+
+func (r *report) end() {
+	r.loadEnd = loadavg()
+}
+
+// String is the results section: environment, headline, details.
+func (r *report) String() string {
+	var b strings.Builder
+	h := r.h
+	fmt.Fprintf(&b, "## Results (%s run)\n\n", h.mode)
+	for _, e := range r.env {
+		fmt.Fprintf(&b, "- %s\n", e)
+	}
+	if r.loadEnd != "" {
+		fmt.Fprintf(&b, "- load average at the end: %s; the run took %v\n", r.loadEnd, time.Since(h.started).Round(time.Second))
+	}
+	if h.clientCPU != "" {
+		names := make([]string, 0, len(r.pins))
+		for n := range r.pins {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		var ps []string
+		for _, n := range names {
+			ps = append(ps, fmt.Sprintf("%s → %s", n, r.pins[n]))
+		}
+		fmt.Fprintf(&b, "- pinning: wrk (`-t1`) and loadgen on CPU %s, every server on CPU %s with `taskset -c`, so the Go servers run with GOMAXPROCS=1; nginx has 1 worker, Apache 1 process × 64 threads. Cpus_allowed_list read back: %s\n", h.clientCPU, h.serverCPU, strings.Join(ps, ", "))
+	} else {
+		b.WriteString("- pinning: none (one CPU)\n")
+	}
+	b.WriteString("\n### Headline: ratios measured side by side\n\n")
+	b.WriteString("Each ratio is taken per round between runs seconds apart, then the median over rounds; the range shows the spread. req/s are medians.\n\n")
+	b.WriteString("| comparison | A req/s | B req/s | A ÷ B (range) | target | |\n|---|---|---|---|---|---|\n")
+	for _, l := range r.headline {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("\n")
+	for _, s := range r.sections {
+		b.WriteString(s + "\n")
+	}
+	for _, n := range r.notes {
+		fmt.Fprintf(&b, "> %s\n\n", n)
+	}
+	return b.String()
+}
+
+// raw is the per-round data, appended to results.md only.
+func (r *report) raw() string {
+	if len(r.rawRuns) == 0 {
+		return ""
+	}
+	return "\n### Raw per-round rates\n" + strings.Join(r.rawRuns, "")
+}

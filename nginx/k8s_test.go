@@ -1,0 +1,278 @@
+//go:build unix
+
+package nginx_test
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tktgate/tktgate/internal/e2e"
+)
+
+// yamlDocs parses every document of a YAML file, with python3's yaml
+// module (python3-yaml): Go's standard library has no YAML parser and the
+// module adds no dependency.
+func yamlDocs(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	py := needBinary(t, "/usr/bin/python3", "python3")
+	cmd := exec.Command(py, "-c", "import json, sys, yaml\njson.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)", path)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if strings.Contains(stderr.String(), "No module named 'yaml'") {
+			e2e.SkipOrFail(t, "python3-yaml not installed")
+		}
+		t.Fatalf("%s: %v\n%s", path, err, stderr.String())
+	}
+	var docs []map[string]any
+	if err := json.Unmarshal(out, &docs); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for i, d := range docs {
+		if dig(d, "apiVersion") == nil && dig(d, "static_resources") == nil {
+			t.Errorf("%s: document %d has no apiVersion", path, i)
+		}
+	}
+	return docs
+}
+
+// dig follows keys (string) and indexes (int) into parsed YAML.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// find returns the documents of a kind.
+func find(docs []map[string]any, kind string) []map[string]any {
+	var r []map[string]any
+	for _, d := range docs {
+		if d["kind"] == kind {
+			r = append(r, d)
+		}
+	}
+	return r
+}
+
+// The Kubernetes manifests: valid YAML, the hardening the Deployment
+// promises, a config tktgate accepts, and every proxy example pointing at
+// the Service that exists.
+func TestKubernetesManifests(t *testing.T) {
+	docs := yamlDocs(t, "k8s/tktgate.yaml")
+	deps := find(docs, "Deployment")
+	cms := find(docs, "ConfigMap")
+	svcs := find(docs, "Service")
+	if len(deps) != 1 || len(cms) != 1 || len(svcs) != 1 {
+		t.Fatalf("k8s/tktgate.yaml: %d Deployments, %d ConfigMaps, %d Services; want one each", len(deps), len(cms), len(svcs))
+	}
+	dep, cm, svc := deps[0], cms[0], svcs[0]
+	pod := dig(dep, "spec", "template", "spec")
+	c := dig(pod, "containers", 0)
+
+	for what, got := range map[string]any{
+		"pod runAsNonRoot":                   dig(pod, "securityContext", "runAsNonRoot"),
+		"container readOnlyRootFilesystem":   dig(c, "securityContext", "readOnlyRootFilesystem"),
+		"container allowPrivilegeEscalation": dig(c, "securityContext", "allowPrivilegeEscalation"),
+		"liveness probe":                     dig(c, "livenessProbe", "httpGet", "path"),
+		"readiness probe":                    dig(c, "readinessProbe", "httpGet", "path"),
+		"capabilities dropped":               dig(c, "securityContext", "capabilities", "drop", 0),
+	} {
+		want := map[string]any{
+			"pod runAsNonRoot": true, "container readOnlyRootFilesystem": true, "container allowPrivilegeEscalation": false,
+			"liveness probe": "/healthz", "readiness probe": "/readyz", "capabilities dropped": "ALL",
+		}[what]
+		if got != want {
+			t.Errorf("Deployment: %s is %v; want %v", what, got, want)
+		}
+	}
+	for _, r := range []string{"cpu", "memory"} {
+		if dig(c, "resources", "requests", r) == nil {
+			t.Errorf("Deployment: no %s request", r)
+		}
+	}
+
+	// Where the config and the secret are mounted, and from what.
+	mounts := map[string]string{} // volume name -> mount path
+	for i := 0; dig(c, "volumeMounts", i) != nil; i++ {
+		mounts[str(dig(c, "volumeMounts", i, "name"))] = str(dig(c, "volumeMounts", i, "mountPath"))
+	}
+	var configDir, secretDir, secretName string
+	for i := 0; dig(pod, "volumes", i) != nil; i++ {
+		v := dig(pod, "volumes", i)
+		switch {
+		case dig(v, "configMap", "name") == dig(cm, "metadata", "name"):
+			configDir = mounts[str(dig(v, "name"))]
+		case dig(v, "secret", "secretName") != nil:
+			secretDir, secretName = mounts[str(dig(v, "name"))], str(dig(v, "secret", "secretName"))
+		}
+	}
+	if configDir == "" || secretDir == "" {
+		t.Fatalf("Deployment: ConfigMap mounted at %q, Secret at %q", configDir, secretDir)
+	}
+	args := fmt.Sprint(dig(c, "args"))
+	if !strings.Contains(args, configDir+"/config.toml") {
+		t.Errorf("Deployment args %s do not name %s/config.toml", args, configDir)
+	}
+	docker, err := os.ReadFile("k8s/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(docker), `"`+configDir+`/config.toml"`) {
+		t.Errorf("k8s/Dockerfile's CMD does not use %s/config.toml", configDir)
+	}
+	secrets := find(yamlDocs(t, "k8s/secret.example.yaml"), "Secret")
+	if len(secrets) != 1 || dig(secrets[0], "metadata", "name") != secretName || dig(secrets[0], "stringData", "secret") == nil {
+		t.Errorf("k8s/secret.example.yaml does not define the Secret %q with the key secret", secretName)
+	}
+
+	// The config: tktgate -check accepts it, with its secret_file in place.
+	config := str(dig(cm, "data", "config.toml"))
+	secretFile := secretDir + "/secret"
+	if !strings.Contains(config, `secret_file = "`+secretFile+`"`) {
+		t.Fatalf("config.toml does not read the secret from %s", secretFile)
+	}
+	dir := t.TempDir()
+	testSecret := filepath.Join(dir, "secret")
+	os.WriteFile(testSecret, []byte("k8s-test-secret\n"), 0o600)
+	cfgPath := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfgPath, []byte(strings.ReplaceAll(config, secretFile, testSecret)), 0o644)
+	if out, err := exec.Command(tktgateBinary(t), "-check", "-config", cfgPath).CombinedOutput(); err != nil {
+		t.Errorf("tktgate -check on the ConfigMap's config.toml: %v\n%s", err, out)
+	}
+	port := fmt.Sprint(dig(c, "ports", 0, "containerPort"))
+	if !strings.Contains(config, `listen = "0.0.0.0:`+port+`"`) {
+		t.Errorf("config.toml does not listen on the container port %s", port)
+	}
+
+	// The address every proxy example uses.
+	svcHost := fmt.Sprintf("%s.%s.svc.cluster.local:%v", dig(svc, "metadata", "name"), dig(svc, "metadata", "namespace"), dig(svc, "spec", "ports", 0, "port"))
+	if dig(svc, "spec", "selector", "app.kubernetes.io/name") != dig(dep, "spec", "template", "metadata", "labels", "app.kubernetes.io/name") {
+		t.Error("the Service does not select the Deployment's pods")
+	}
+	policies := map[string]bool{"auth": true}
+	for _, line := range strings.Split(config, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "[policy."); ok {
+			policies["auth/"+strings.TrimSuffix(name, "]")] = true
+		}
+	}
+	checkAuthURL := func(file, u string) {
+		t.Helper()
+		p, err := url.Parse(u)
+		if err != nil || p.Host != svcHost || !policies[strings.TrimPrefix(p.Path, "/")] {
+			t.Errorf("%s: auth address %q; want http://%s/ and a policy of config.toml %v", file, u, svcHost, policies)
+		}
+	}
+	for _, ing := range find(yamlDocs(t, "k8s/ingress-nginx.yaml"), "Ingress") {
+		checkAuthURL("k8s/ingress-nginx.yaml", str(dig(ing, "metadata", "annotations", "nginx.ingress.kubernetes.io/auth-url")))
+	}
+	for _, mw := range find(yamlDocs(t, "k8s/traefik.yaml"), "Middleware") {
+		if fa := dig(mw, "spec", "forwardAuth"); fa != nil {
+			checkAuthURL("k8s/traefik.yaml", str(dig(fa, "address")))
+			if dig(fa, "trustForwardHeader") != false || fmt.Sprint(dig(fa, "addAuthCookiesToResponse")) != "[auth_tkt]" {
+				t.Errorf("k8s/traefik.yaml: %s trusts forwarded headers or loses refreshed cookies", dig(mw, "metadata", "name"))
+			}
+		}
+	}
+	envoy := yamlDocs(t, "k8s/envoy.yaml")
+	if len(envoy) != 1 || !strings.Contains(fmt.Sprint(envoy[0]), "path_override:/auth") {
+		t.Error("k8s/envoy.yaml: no ext_authz http_service with path_override /auth")
+	}
+}
+
+// What ingress-nginx generates for k8s/ingress-nginx.yaml (the shipped
+// k8s/ingress-nginx.conf) on the real nginx, with the controller's
+// set-misc module: the annotations work with tktgate.
+func TestIngressNginx(t *testing.T) {
+	t.Parallel()
+	conf, err := os.ReadFile("k8s/ingress-nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIngressRendering(t, string(conf))
+
+	listen := freeAddr(t)
+	g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", ""))
+	app := startApp(t)
+	addr := startNginx(t, render(t, "k8s/ingress-nginx.conf", "tktgate.tktgate.svc.cluster.local:9180", listen, shippedApp, app),
+		"/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_set_misc_module.so")
+	s := site{b: newBrowser(addr, "app.example.com", ""), gate: g}
+	// auth-signin is one URL for every 401 (tktgate's Location is not
+	// used); a 403 stays a plain 403.
+	s.denied = func(t *testing.T, a *answer, d denial, orig string) {
+		t.Helper()
+		if d == toUnauth {
+			plain(t, a, d, orig)
+			return
+		}
+		checkRedirect(t, a, "https://login.example.com/login", orig)
+	}
+	checkSite(t, s)
+}
+
+// checkIngressRendering: the rendered file is what the controller makes of
+// the annotations in k8s/ingress-nginx.yaml, named as the controller names
+// things (internal/ingress/controller/template/template.go).
+func checkIngressRendering(t *testing.T, conf string) {
+	t.Helper()
+	for _, ing := range find(yamlDocs(t, "k8s/ingress-nginx.yaml"), "Ingress") {
+		a := func(name string) string {
+			return str(dig(ing, "metadata", "annotations", "nginx.ingress.kubernetes.io/"+name))
+		}
+		path := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "path"))
+		pathType := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "pathType"))
+		authLoc := "/_external-auth-" + base64.RawURLEncoding.EncodeToString([]byte(path)) + "-" + pathType
+		sum := sha1.Sum([]byte(path + a("auth-signin")))
+		signinLoc := "@" + hex.EncodeToString(sum[:])
+		want := []string{
+			"location = " + authLoc + " {",
+			`set $target "` + a("auth-url") + `";`,
+			"location " + signinLoc + " {",
+			"return 302 " + a("auth-signin") + "?" + a("auth-signin-redirect-param") + "=$pass_access_scheme://$http_host$escaped_request_uri;",
+			"location " + path + " {",
+			"auth_request        " + authLoc + ";",
+			"error_page 401 = " + signinLoc + ";",
+		}
+		if a("auth-always-set-cookie") == "true" {
+			want = append(want, "add_header          Set-Cookie $auth_cookie always;")
+		}
+		for i, h := range strings.Split(a("auth-response-headers"), ",") {
+			v := strings.ReplaceAll(strings.ToLower(h), "-", "_")
+			want = append(want, fmt.Sprintf("auth_request_set $authHeader%d $upstream_http_%s;", i, v), fmt.Sprintf("proxy_set_header '%s' $authHeader%d;", h, i))
+		}
+		for _, w := range want {
+			if !strings.Contains(conf, w) {
+				t.Errorf("k8s/ingress-nginx.conf lacks %q (Ingress %s)", w, dig(ing, "metadata", "name"))
+			}
+		}
+	}
+}
