@@ -402,10 +402,16 @@ func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
 	return dst
 }
 
+// isPOST tells whether the user's request was a POST: from the proxy's
+// header, else the subrequest's own method (nginx's auth_request and
+// Envoy's ext_authz keep the original method).
 func isPOST(h *fasthttp.RequestHeader) bool {
 	m := h.PeekBytes(hXOriginalMethod)
 	if len(m) == 0 {
 		m = h.PeekBytes(hXForwardedMethod)
+	}
+	if len(m) == 0 {
+		m = h.Method()
 	}
 	return string(m) == "POST"
 }

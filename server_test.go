@@ -180,6 +180,19 @@ func TestAuthAnswers(t *testing.T) {
 	if got := a.header.Get("Location"); got != "https://login.example.com/post-timeout?back="+back {
 		t.Errorf("expired POST: Location %q", got)
 	}
+	for _, m := range []string{"X-Forwarded-Method: POST", "X-Original-Method: GET"} {
+		want := "https://login.example.com/timeout?back=" + back
+		if strings.Contains(m, "POST") {
+			want = "https://login.example.com/post-timeout?back=" + back
+		}
+		// The header wins over the subrequest's own method.
+		if got := do(t, addr, "POST", "/auth", origin, m, "Cookie: auth_tkt="+old).header.Get("Location"); got != want {
+			t.Errorf("expired with %q: Location %q, want %q", m, got, want)
+		}
+	}
+	if got := do(t, addr, "GET", "/auth", origin, "Cookie: auth_tkt="+old).header.Get("Location"); got != "https://login.example.com/timeout?back="+back {
+		t.Errorf("expired GET without a method header: Location %q", got)
+	}
 	if sc := a.header.Get("Set-Cookie"); !strings.HasPrefix(sc, "auth_tkt=; path=/; expires=") {
 		t.Errorf("expired: Set-Cookie %q, want a clearing cookie", sc)
 	} else if exp, err := time.Parse(time.RFC1123, strings.TrimPrefix(sc, "auth_tkt=; path=/; expires=")); err != nil || !exp.Before(time.Now()) {

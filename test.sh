@@ -40,6 +40,7 @@ if ((${#missing[@]})) && [[ "${SKIP_INSTALL:-0}" != 1 ]]; then
 	# The packages start system services we do not want: tests run their own.
 	$SUDO service apache2 stop >/dev/null 2>&1 || true
 	$SUDO service nginx stop >/dev/null 2>&1 || true
+	$SUDO service caddy stop >/dev/null 2>&1 || true
 fi
 
 results=()
