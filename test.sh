@@ -35,7 +35,7 @@ if ((${#missing[@]})) && [[ "${SKIP_INSTALL:-0}" != 1 ]]; then
 	SUDO=""
 	[[ $(id -u) == 0 ]] || SUDO="sudo"
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+	$SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null ||
 		echo "!! apt-get failed: the end-to-end tests will fail (or skip with TKTGATE_REQUIRE_E2E=0)"
 	# The packages start system services we do not want: tests run their own.
 	$SUDO service apache2 stop >/dev/null 2>&1 || true

@@ -12,8 +12,8 @@
 #                             benchmarks/README.md and benchmarks/old.txt
 #                             (verifier micro-benchmarks).
 #
-# Environment: BENCH_MICRO=0 / BENCH_PROFILE=0 skip the micro-benchmarks /
-# the profiles in full mode. TKTGATE_REQUIRE_E2E=1 fails instead of
+# Environment: BENCH_MICRO=0|1 and BENCH_PROFILE=0|1 turn the verifier
+# micro-benchmarks and the profiles (full mode only by default) off or on. TKTGATE_REQUIRE_E2E=1 fails instead of
 # skipping the nginx and Apache rows when they are not installed.
 #
 # Needs: go, wrk, taskset (util-linux); nginx-light, apache2 and
@@ -47,7 +47,7 @@ go build -o "$bin/ceiling" ./benchmarks/ceiling
 go build -o "$bin/nethttp" ./benchmarks/nethttp
 go build -o "$bin/loadgen" ./benchmarks/loadgen
 go build -o "$bin/harness" ./benchmarks/harness
-if [[ $mode == full && ${BENCH_PROFILE:-1} != 0 ]]; then
+if [[ ${BENCH_PROFILE:-} == 1 || ($mode == full && ${BENCH_PROFILE:-} != 0) ]]; then
 	go test -c -o "$bin/tktgate.test" .
 fi
 

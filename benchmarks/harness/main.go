@@ -21,19 +21,17 @@ import (
 
 // modeConfig is how long each part runs.
 type modeConfig struct {
-	secs, rounds, warm            int // headline comparisons
-	webRounds, webWarm            int // comparison 3
-	sweepSecs, sweepRounds        int // cost growth
-	latRate                       float64
-	latConns, latRounds           int
-	latDur, latWarm               time.Duration
-	rssRequests                   int
-	sizes, counts, concs          []int
-	cookieLines                   int // 0 = no several-Cookie-headers point
-	micro, profile                bool
-	conns                         int
-	microCount                    int
-	microBench, microPkg, microTo string
+	secs, rounds, warm     int // headline comparisons
+	webRounds, webWarm     int // comparison 3
+	sweepSecs, sweepRounds int // cost growth
+	latRate                float64
+	latConns, latRounds    int
+	latDur, latWarm        time.Duration
+	rssRequests            int
+	sizes, counts, concs   []int
+	cookieLines            int // 0 = no several-Cookie-headers point
+	micro, profile         bool
+	conns                  int
 }
 
 var modes = map[string]modeConfig{
@@ -85,11 +83,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "harness: unknown mode %q (quick or full)\n", h.mode)
 		os.Exit(2)
 	}
-	if os.Getenv("BENCH_MICRO") == "0" {
-		cfg.micro = false
+	// BENCH_MICRO and BENCH_PROFILE turn those parts off (0) or on (1)
+	// in either mode.
+	if v := os.Getenv("BENCH_MICRO"); v != "" {
+		cfg.micro = v == "1"
 	}
-	if os.Getenv("BENCH_PROFILE") == "0" {
-		cfg.profile = false
+	if v := os.Getenv("BENCH_PROFILE"); v != "" {
+		cfg.profile = v == "1"
 	}
 	h.cfg, h.conns = cfg, cfg.conns
 	for _, d := range []*string{&h.root, &h.bin, &h.out} {
@@ -247,10 +247,7 @@ func (h *harness) run() error {
 	}
 
 	step("4. latency at a fixed rate (%g req/s, %d connections, open loop)", h.cfg.latRate, h.cfg.latConns)
-	lat := []target{tGate, tCeil, tNet}
-	for _, t := range webTargets {
-		lat = append(lat, t)
-	}
+	lat := append([]target{tGate, tCeil, tNet}, webTargets...)
 	if err := h.latency(lat); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (h *harness) profile(g *gate, t target) error {
 			if err != nil {
 				return fmt.Errorf("perf report: %v", err)
 			}
-			children, err := exec.Command("perf", "report", "-i", data, "--stdio", "--children", "-g", "none", "--sort", "symbol", "--percent-limit", "2").Output()
+			children, err := exec.Command("perf", "report", "-i", data, "--stdio", "--children", "-g", "none", "--sort", "symbol", "--percent-limit", "0.2").Output()
 			if err != nil {
 				return fmt.Errorf("perf report: %v", err)
 			}
@@ -102,8 +102,11 @@ type entry struct {
 	sym    string
 }
 
-var rePerfLine = regexp.MustCompile(`^\s+([\d.]+)%\s+\[(.)\]\s+(.+?)\s*$`)
+// A perf report line: [children%] self% [k|.] symbol, then IPC columns.
+var rePerfLine = regexp.MustCompile(`^\s+([\d.]+)%\s+(?:[\d.]+%\s+)?\[(.)\]\s+(\S+)`)
 
+// parsePerf reads perf report --stdio lines; with --children the share
+// is the inclusive one.
 func parsePerf(out string) []entry {
 	var es []entry
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -152,7 +155,7 @@ func category(e entry) string {
 		return "hashing (crypto/*)"
 	case strings.Contains(s, "tktgate/tktgate/verifier."):
 		return "verifier (decode, parse, hex, compare)"
-	case has("main."):
+	case has("main.", "github.com/tktgate/tktgate."):
 		return "tktgate handler (package main)"
 	case strings.Contains(s, "valyala/fasthttp"):
 		return "fasthttp (request parsing, answer writing, server loop)"
@@ -169,7 +172,7 @@ func category(e entry) string {
 		return "Go syscall and net wrappers"
 	case has("sync.", "sync/atomic.", "internal/sync."):
 		return "sync (pools, atomics)"
-	case has("time."):
+	case has("time.", "__vdso_clock_gettime"):
 		return "time (Now, deadlines)"
 	case has("bufio."):
 		return "bufio"

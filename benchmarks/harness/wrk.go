@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // target is one thing wrk loads.
@@ -200,5 +199,3 @@ func median(v []float64) float64 {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
-
-func secsOf(d time.Duration) int { return int(d / time.Second) }
