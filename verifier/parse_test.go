@@ -81,3 +81,46 @@ func TestUnescape(t *testing.T) {
 	f("%", "%")
 	f("%4a%4A", "JJ")
 }
+
+// The eight-at-a-time test must agree with the plain definition for every
+// byte value at every position.
+func TestHasControl(t *testing.T) {
+	plain := func(s []byte) bool {
+		for _, c := range s {
+			if c < 0x20 || c == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	base := []byte("abcdefghijklmnopqrstuvwxyz!~\x80\xff")
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < len(base); pos++ {
+			s := append([]byte{}, base...)
+			s[pos] = byte(c)
+			if got, want := hasControl(s), plain(s); got != want {
+				t.Fatalf("hasControl(%q) = %v, want %v", s, got, want)
+			}
+			if got, want := hasControl(s[pos:]), plain(s[pos:]); got != want {
+				t.Fatalf("hasControl(%q) = %v, want %v", s[pos:], got, want)
+			}
+		}
+	}
+}
+
+// FuzzBase64Paths: the fast standard-library path and APR's lenient
+// decoder must agree on every input.
+func FuzzBase64Paths(f *testing.F) {
+	f.Add([]byte("aGVsbG8h"))
+	f.Add([]byte("aGVsbG8=junk"))
+	f.Add([]byte("aGVs\nbG8h"))
+	f.Add([]byte("QQ=="))
+	f.Add([]byte("QR=="))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var tk Ticket
+		tk.decodeBase64(v)
+		if want := appendBase64Decode(nil, v); string(tk.text) != string(want) {
+			t.Fatalf("decodeBase64(%q) = %q, APR gives %q", v, tk.text, want)
+		}
+	})
+}
