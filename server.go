@@ -319,6 +319,13 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 	if target == "" {
 		return
 	}
+	// Traefik's ForwardAuth and Caddy's forward_auth hand a denial
+	// straight to the browser, which follows no Location on a 4xx; they
+	// ask for a 302 with ?redirect=1. nginx must get the 401/403 (it
+	// treats a 3xx from auth_request as an error).
+	if string(ctx.QueryArgs().Peek("redirect")) == "1" {
+		ctx.SetStatusCode(fasthttp.StatusFound)
+	}
 	loc := st.loc[:0]
 	if len(target) >= 4 && equalFold(target[:4], "http") {
 		loc = append(loc, target...)

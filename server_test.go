@@ -174,6 +174,10 @@ func TestAuthAnswers(t *testing.T) {
 	})
 	f("/auth/admin", []string{origin, "Cookie: auth_tkt=" + user}, 403, map[string]string{"Location": "https://login.example.com/unauth?back=" + back, "X-Remote-User": "-"})
 	f("/auth/nosuch", []string{"Cookie: auth_tkt=" + good}, 500, map[string]string{"X-Remote-User": "-"})
+	// For proxies that pass denials to the browser (Traefik, Caddy).
+	f("/auth?redirect=1", []string{origin}, 302, map[string]string{"Location": login})
+	f("/auth/admin?redirect=1", []string{origin, "Cookie: auth_tkt=" + user}, 302, map[string]string{"Location": "https://login.example.com/unauth?back=" + back})
+	f("/auth?redirect=1", []string{"Cookie: auth_tkt=" + good}, 200, ok)
 
 	// Expired: the cookie is cleared; POST goes to the POST timeout URL.
 	a := do(t, addr, "POST", "/auth", origin, "X-Original-Method: POST", "Cookie: auth_tkt="+old)
@@ -441,3 +445,16 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 var _ = fmt.Sprint
+
+// A 200 carries the three identity headers even when empty, so proxies
+// that copy them overwrite what the client sent.
+func TestEmptyIdentityHeadersPresent(t *testing.T) {
+	addr, _, _ := startServer(t, baseConfig)
+	sign := signer(t, verifier.Options{})
+	a := do(t, addr, "GET", "/auth", "Cookie: auth_tkt="+sign("alice", "", "", "127.0.0.1", time.Now()))
+	for _, h := range []string{"X-Remote-User-Tokens", "X-Remote-User-Data"} {
+		if v, ok := a.header[h]; a.status != 200 || !ok || len(v) != 1 || v[0] != "" {
+			t.Errorf("%s: %d %q present=%v, want one empty value", h, a.status, v, ok)
+		}
+	}
+}

@@ -198,6 +198,10 @@ func TestKubernetesManifests(t *testing.T) {
 	for _, mw := range find(yamlDocs(t, "k8s/traefik.yaml"), "Middleware") {
 		if fa := dig(mw, "spec", "forwardAuth"); fa != nil {
 			checkAuthURL("k8s/traefik.yaml", str(dig(fa, "address")))
+			// Traefik hands denials to the browser: they must be 302s.
+			if !strings.HasSuffix(str(dig(fa, "address")), "?redirect=1") {
+				t.Errorf("k8s/traefik.yaml: %q lacks ?redirect=1", str(dig(fa, "address")))
+			}
 			if dig(fa, "trustForwardHeader") != false || fmt.Sprint(dig(fa, "addAuthCookiesToResponse")) != "[auth_tkt]" {
 				t.Errorf("k8s/traefik.yaml: %s trusts forwarded headers or loses refreshed cookies", dig(mw, "metadata", "name"))
 			}
