@@ -128,6 +128,9 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.auth(ctx, rt, p)
+	case string(path) == "/metrics" && s.rt.Load().cfg.MetricsListen != "":
+		// Kept off the address nginx (and whoever reaches it) talks to.
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
 	default:
 		s.ops(ctx)
 	}

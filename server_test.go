@@ -24,6 +24,13 @@ const testSecret = "test-secret"
 // startServer serves the given config on a free loopback port until the
 // test ends, and returns its address.
 func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *strings.Builder) {
+	addr, hup, logs, _ = startServer2(t, toml)
+	return
+}
+
+// startServer2 is startServer that also returns the metrics_listen
+// address, if the config has one.
+func startServer2(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *strings.Builder, metricsAddr string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
@@ -35,8 +42,18 @@ func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, lo
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Listen = "127.0.0.1:0"
+	if cfg.MetricsListen != "" {
+		cfg.MetricsListen = "127.0.0.1:0"
+	}
 	logs = &strings.Builder{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Registered first, so it runs last, after the server has stopped:
+	// whatever a test did, no secret reaches the log.
+	t.Cleanup(func() {
+		if l := logs.String(); strings.Contains(l, testSecret) || strings.Contains(l, "older") {
+			t.Errorf("a secret reached the log:\n%s", l)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	hup = make(chan os.Signal, 1)
 	ready := make(chan []net.Addr, 1)
@@ -45,6 +62,9 @@ func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, lo
 	select {
 	case addrs := <-ready:
 		addr = addrs[0].String()
+		if len(addrs) > 1 {
+			metricsAddr = addrs[1].String()
+		}
 	case err := <-done:
 		t.Fatalf("serve: %v", err)
 	}
@@ -54,7 +74,7 @@ func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, lo
 			t.Errorf("serve returned %v", err)
 		}
 	})
-	return addr, hup, logs
+	return addr, hup, logs, metricsAddr
 }
 
 type answer struct {
@@ -456,5 +476,38 @@ func TestEmptyIdentityHeadersPresent(t *testing.T) {
 		if v, ok := a.header[h]; a.status != 200 || !ok || len(v) != 1 || v[0] != "" {
 			t.Errorf("%s: %d %q present=%v, want one empty value", h, a.status, v, ok)
 		}
+	}
+}
+
+func TestMetricsListen(t *testing.T) {
+	addr, _, _, maddr := startServer2(t, baseConfig+"\n")
+	if maddr != "" {
+		t.Fatalf("metrics address %q without metrics_listen", maddr)
+	}
+	_ = addr
+	addr, _, logs, maddr := startServer2(t, "metrics_listen = \"127.0.0.1:9999\"\n"+baseConfig)
+	if maddr == "" {
+		t.Fatal("no metrics listener")
+	}
+	do(t, addr, "GET", "/auth/admin")
+	if a := do(t, addr, "GET", "/metrics"); a.status != 404 {
+		t.Errorf("/metrics on the main listener with metrics_listen set: %d, want 404", a.status)
+	}
+	a := do(t, maddr, "GET", "/metrics")
+	if a.status != 200 || !strings.Contains(a.body, `tktgate_auth_requests_total{policy="admin",status="401",reason="no_ticket"} 1`) {
+		t.Errorf("/metrics on metrics_listen: %d\n%s", a.status, a.body)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if a := do(t, maddr, "GET", p); a.status != 200 {
+			t.Errorf("%s on metrics_listen: %d", p, a.status)
+		}
+	}
+	if a := do(t, maddr, "GET", "/auth"); a.status != 404 {
+		t.Errorf("/auth on metrics_listen: %d, want 404", a.status)
+	}
+	// Debug logging is on in tests: the decision is logged, with the
+	// policy and reason, as JSON.
+	if !strings.Contains(logs.String(), `"msg":"auth decision","policy":"admin","reason":"no_ticket"`) {
+		t.Errorf("no debug decision line:\n%s", logs.String())
 	}
 }
