@@ -229,8 +229,39 @@ func listen(addr string, mode os.FileMode) (net.Listener, error) {
 
 type fasthttpLogger struct{ log *slog.Logger }
 
+// Printf logs fasthttp's own errors, which quote what the client sent
+// (a bad header may be a whole ticket): quoted parts are redacted.
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn("fasthttp: " + fmt.Sprintf(format, args...))
+	l.log.Warn("fasthttp: " + redactQuoted(fmt.Sprintf(format, args...)))
+}
+
+// redactQuoted replaces every double-quoted part of s with "…".
+func redactQuoted(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+1])
+		s = s[i+1:]
+		// Skip to the closing quote, minding Go's %q escapes.
+		j := 0
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		b.WriteString("…")
+		if j >= len(s) {
+			b.WriteByte('"')
+			return b.String()
+		}
+		b.WriteByte('"')
+		s = s[j+1:]
+	}
 }
 
 // runTicket mints a ticket like Apache::AuthTkt's ticket().

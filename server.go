@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -169,7 +170,7 @@ func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
 	}
 	s.unknownMu.Unlock()
 	if first {
-		s.log.Error("request for an unknown policy: check the nginx location's proxy_pass", "policy", sanitize(name))
+		s.log.Error("request for an unknown policy: check the nginx location's proxy_pass", "policy", policyForLog(name))
 	}
 }
 
@@ -235,6 +236,12 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusUnauthorized)
 		return why
 	case p.GuestLogin:
+		if err == verifier.ErrExpired {
+			// mod_auth_tkt's check_timeout has already cleared the cookie
+			// when it falls back to the guest.
+			st.setc = s.clearCookie(st.setc[:0], p, now)
+			resp.SetCanonical(hSetCookie, st.setc)
+		}
 		guest = true
 		tk.UID = guestUID(st.guest[:0], p.GuestUser)
 		st.guest = tk.UID
@@ -330,7 +337,9 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 		ctx.SetStatusCode(fasthttp.StatusFound)
 	}
 	loc := st.loc[:0]
-	if len(target) >= 4 && equalFold(target[:4], "http") {
+	if len(target) >= 4 && equalFold(target[:4], "http") || len(host) == 0 && len(target) > 0 && target[0] == '/' {
+		// Absolute, or relative with no trustworthy host to make it
+		// absolute: browsers resolve it against the page.
 		loc = append(loc, target...)
 	} else {
 		loc = append(loc, scheme...)
@@ -343,9 +352,29 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 		}
 		loc = append(loc, target...)
 	}
-	backStart := len(loc)
 	if p.BackCookieName != "" || p.BackArgName != "" {
-		if p.BackCookieName == "" {
+		back := appendBackURL(st.tmp[:0], scheme, host, uri, p.cookieName, true)
+		if escapedLen(back) > maxBack {
+			// Headers this big break nginx (proxy_buffer_size is 4-8 KB:
+			// "upstream sent too big header", a 502). The page without its
+			// query is the next best place to come back to.
+			back = appendBackURL(back[:0], scheme, host, uri, p.cookieName, false)
+		}
+		st.tmp = back
+		switch {
+		case escapedLen(back) > maxBack:
+			// Still too long: no back URL at all.
+		case p.BackCookieName != "":
+			c := append(st.setc[len(st.setc):], p.BackCookieName...)
+			c = append(c, '=')
+			c = appendEscapeBack(c, back)
+			c = append(c, "; path=/"...)
+			if p.Domain != "" {
+				c = append(c, "; domain="...)
+				c = append(c, p.Domain...)
+			}
+			ctx.Response.Header.AddBytesKV(hSetCookie, c)
+		default:
 			if bytes.IndexByte(loc, '?') >= 0 {
 				loc = append(loc, '&')
 			} else {
@@ -353,21 +382,7 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 			}
 			loc = append(loc, p.BackArgName...)
 			loc = append(loc, '=')
-			backStart = len(loc)
-		}
-		st.tmp = appendBackURL(st.tmp[:0], scheme, host, uri, p.cookieName)
-		loc = appendEscapeBack(loc, st.tmp)
-		if p.BackCookieName != "" {
-			c := append(st.setc[len(st.setc):], p.BackCookieName...)
-			c = append(c, '=')
-			c = append(c, loc[backStart:]...)
-			c = append(c, "; path=/"...)
-			if p.Domain != "" {
-				c = append(c, "; domain="...)
-				c = append(c, p.Domain...)
-			}
-			ctx.Response.Header.AddBytesKV(hSetCookie, c)
-			loc = loc[:backStart]
+			loc = appendEscapeBack(loc, back)
 		}
 	}
 	st.loc = loc
@@ -387,13 +402,16 @@ func (s *Server) ticketCookie(dst []byte, p *policy, value []byte, now time.Time
 	}
 	if p.CookieExpires > 0 {
 		dst = append(dst, "; expires="...)
-		dst = now.Add(p.CookieExpires).UTC().AppendFormat(dst, time.RFC1123)
+		dst = now.Add(p.CookieExpires).UTC().AppendFormat(dst, cookieDate)
 	}
 	if p.CookieSecure {
 		dst = append(dst, "; secure"...)
 	}
 	return dst
 }
+
+// cookieDate is RFC 6265's (and net/http's) cookie date format.
+const cookieDate = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // clearCookie expires the ticket cookie an hour ago, as mod_auth_tkt does
 // for an expired ticket.
@@ -405,7 +423,7 @@ func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
 		dst = append(dst, p.Domain...)
 	}
 	dst = append(dst, "; expires="...)
-	dst = now.Add(-time.Hour).UTC().AppendFormat(dst, time.RFC1123)
+	dst = now.Add(-time.Hour).UTC().AppendFormat(dst, cookieDate)
 	if p.CookieSecure {
 		dst = append(dst, "; secure"...)
 	}
@@ -508,13 +526,10 @@ func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
 			if len(uri) == 0 || uri[0] != '/' {
 				uri = nil // "/" is implied
 			}
-			return scheme, host, uri
+			return cleanScheme(scheme), cleanHost(host), uri
 		}
 	}
 	scheme = h.PeekBytes(hXForwardedProto)
-	if len(scheme) == 0 {
-		scheme = []byte("http")
-	}
 	host = h.PeekBytes(hXForwardedHost)
 	if len(host) == 0 {
 		host = h.Host()
@@ -523,7 +538,43 @@ func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
 	if len(uri) == 0 {
 		uri = h.PeekBytes(hXForwardedURI)
 	}
-	return scheme, host, uri
+	return cleanScheme(scheme), cleanHost(host), uri
+}
+
+var (
+	sHTTP  = []byte("http")
+	sHTTPS = []byte("https")
+)
+
+// cleanScheme keeps only the two schemes a browser may be sent to: the
+// scheme and host go into Location unescaped when login_url is relative.
+// A proxy's list ("https,http") counts by its first entry.
+func cleanScheme(s []byte) []byte {
+	if i := bytes.IndexByte(s, ','); i >= 0 {
+		s = s[:i]
+	}
+	if string(bytes.TrimSpace(s)) == "https" || equalFoldBytes(bytes.TrimSpace(s), "https") {
+		return sHTTPS
+	}
+	return sHTTP
+}
+
+// cleanHost returns host when it is a plausible host[:port], else nil:
+// anything else would reach Location unescaped.
+func cleanHost(h []byte) []byte {
+	if len(h) == 0 || len(h) > 255 {
+		return nil
+	}
+	for _, c := range h {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '_' || c == '[' || c == ']') {
+			return nil
+		}
+	}
+	return h
+}
+
+func equalFoldBytes(b []byte, s string) bool {
+	return len(b) == len(s) && (len(b) == 0 || equalFold(unsafe.String(&b[0], len(b)), s))
 }
 
 // query returns the query string of a request URI, or nil.
@@ -581,7 +632,7 @@ func equalFold(a, b string) bool {
 // appendBackURL writes the URL to come back to, as mod_auth_tkt builds
 // it: scheme://host, the decoded path (httpd's r->uri), and the query
 // without the ticket parameter.
-func appendBackURL(dst, scheme, host, uri, cookieName []byte) []byte {
+func appendBackURL(dst, scheme, host, uri, cookieName []byte, withQuery bool) []byte {
 	path, q := uri, []byte(nil)
 	if i := bytes.IndexAny(uri, "?#"); i >= 0 {
 		path = uri[:i]
@@ -590,20 +641,42 @@ func appendBackURL(dst, scheme, host, uri, cookieName []byte) []byte {
 	if len(path) == 0 {
 		path = []byte("/")
 	}
-	dst = append(dst, scheme...)
-	dst = append(dst, "://"...)
-	dst = append(dst, host...)
+	if len(host) > 0 {
+		dst = append(dst, scheme...)
+		dst = append(dst, "://"...)
+		dst = append(dst, host...)
+	}
 	dst = appendUnescapePath(dst, path)
+	if !withQuery {
+		return dst
+	}
 	return appendStripQuery(dst, q, cookieName)
 }
 
+// maxBack bounds the escaped back URL, so that Location stays well inside
+// nginx's default 4 KB proxy buffer with a login URL beside it.
+const maxBack = 2048
+
+// escapedLen is the length appendEscapeBack would give s.
+func escapedLen(s []byte) int {
+	n := 0
+	for _, c := range s {
+		if pathSafe[c] {
+			n++
+		} else {
+			n += 3
+		}
+	}
+	return n
+}
+
 // appendStripQuery is mod_auth_tkt's query_strip: '&' and ';' both
-// separate, empty pairs vanish, each pair is rewritten "key=value" with
+// separate, empty pairs vanish except a leading one, each pair is rewritten "key=value" with
 // the '=' run collapsed, pairs whose key is the cookie name are dropped,
 // and the rest are joined with '&' after a '?'.
 func appendStripQuery(dst, q, name []byte) []byte {
 	first := true
-	for len(q) > 0 {
+	for start := true; len(q) > 0; start = false {
 		i := bytes.IndexAny(q, "&;")
 		pair := q
 		if i >= 0 {
@@ -611,7 +684,11 @@ func appendStripQuery(dst, q, name []byte) []byte {
 		} else {
 			q = nil
 		}
-		if len(pair) == 0 {
+		// ap_getword skips the run of separators after each word, so only
+		// a leading separator yields an empty pair, which Apache keeps.
+		if start {
+			q = bytes.TrimLeft(q, "&;")
+		} else if len(pair) == 0 {
 			continue
 		}
 		key, val := pair, []byte(nil)
@@ -735,6 +812,21 @@ func guestUID(dst []byte, user string) []byte {
 	dst = append(dst, user[:i]...)
 	dst = append(dst, f[:n]...)
 	return append(dst, user[j+1:]...)
+}
+
+// policyForLog shows an unknown policy name: the name comes from the
+// request path, where a client may have put anything, a ticket included,
+// so only a short prefix of a plausible name is shown.
+func policyForLog(name []byte) string {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return fmt.Sprintf("(not a policy name, %d bytes)", len(name))
+		}
+	}
+	if len(name) > 24 {
+		return fmt.Sprintf("%s… (%d bytes)", name[:24], len(name))
+	}
+	return string(name)
 }
 
 // sanitize makes request-derived bytes safe to log: bounded, and with

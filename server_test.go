@@ -323,8 +323,8 @@ func TestGuest(t *testing.T) {
 	f("login = true\nuser = \"g-%U\"\n", nil, 200, "g-*", false)
 	f("login = true\nuser = \"g-%8U-x\"\n", nil, 200, "g-*-x", false)
 	f("login = true\ncookie = true\n", nil, 200, "guest", true)
-	f("login = true\n", expired, 401, "", true) // no fallback: expired is expired (cookie cleared)
-	f("login = true\nfallback = true\n", expired, 200, "guest", false)
+	f("login = true\n", expired, 401, "", true)                       // no fallback: expired is expired (cookie cleared)
+	f("login = true\nfallback = true\n", expired, 200, "guest", true) // the expired cookie is cleared, as Apache does
 	f("login = false\nfallback = true\n", nil, 401, "", false)
 	// A guest has no tokens.
 	addr, _, _ := startServer(t, baseConfig+"[guest]\nlogin = true\n")
@@ -366,10 +366,22 @@ func TestRedirectForms(t *testing.T) {
 	// Query stripping and escaping as query_strip + ap_escape_path_segment.
 	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/%7Ex/p?a&b==c;auth_tkt=1&&d=%41#frag"},
 		"https://l.test/in?back=https%3a%2f%2fapp.test%2f~x%2fp%3fa%3d%26b%3dc%26d%3d%2541")
+	// A leading separator leaves one empty pair in Apache's query_strip.
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/p?&a=1&&b"}, "https://l.test/in?back=https%3a%2f%2fapp.test%2fp%3f%3d%26a%3d1%26b%3d")
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/p?;"}, "https://l.test/in?back=https%3a%2f%2fapp.test%2fp%3f%3d")
 	// Without X-Original-URL: the X-Forwarded-* family.
 	f(`login_url = "https://l.test/in"`, []string{"X-Forwarded-Proto: https", "X-Forwarded-Host: fw.test", "X-Forwarded-Uri: /q?z=1"},
 		"https://l.test/in?back=https%3a%2f%2ffw.test%2fq%3fz%3d1")
 	f(`login_url = "https://l.test/in"`, []string{"X-Original-URI: /q"}, "https://l.test/in?back=http%3a%2f%2fgate%2fq")
+	// Only http and https reach Location; a host that is no host is left out.
+	f(`login_url = "/in"`, []string{"X-Forwarded-Proto: javascript", "X-Forwarded-Host: app.test", "X-Forwarded-Uri: /p"}, "http://app.test/in?back=http%3a%2f%2fapp.test%2fp")
+	f(`login_url = "/in"`, []string{"X-Forwarded-Proto: HTTPS,http", "X-Forwarded-Host: app.test", "X-Forwarded-Uri: /p"}, "https://app.test/in?back=https%3a%2f%2fapp.test%2fp")
+	f(`login_url = "/in"`, []string{"X-Original-URL: ht\ttp://a\tb/c"}, "/in?back=%2fc")
+	f(`login_url = "/in"`, []string{"X-Original-URL: javascript://app.test/c"}, "http://app.test/in?back=http%3a%2f%2fapp.test%2fc")
+	// A huge URL: the back URL loses its query, then itself.
+	long := strings.Repeat("x", 3000)
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/p?q=" + long}, "https://l.test/in?back=https%3a%2f%2fapp.test%2fp")
+	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/" + long}, "https://l.test/in")
 	// Header injection through the URL is escaped away.
 	f(`login_url = "https://l.test/in"`, []string{"X-Original-URL: https://app.test/a%0d%0aSet-Cookie:%20x=1"},
 		"https://l.test/in?back=https%3a%2f%2fapp.test%2fa%0d%0aSet-Cookie%3a%20x%3d1")
@@ -510,4 +522,26 @@ func TestMetricsListen(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"auth decision","policy":"admin","reason":"no_ticket"`) {
 		t.Errorf("no debug decision line:\n%s", logs.String())
 	}
+}
+
+func TestLogRedaction(t *testing.T) {
+	f := func(in, want string) {
+		t.Helper()
+		if got := redactQuoted(in); got != want {
+			t.Errorf("redactQuoted(%q) = %q, want %q", in, got, want)
+		}
+	}
+	f(`error when reading request headers: invalid header value "auth_tkt=MWU3\x01": buffer size=150`, `error when reading request headers: invalid header value "…": buffer size=150`)
+	f(`a "b\"c" d "e"`, `a "…" d "…"`)
+	f(`unterminated "abc`, `unterminated "…"`)
+	f(`none`, `none`)
+	g := func(in, want string) {
+		t.Helper()
+		if got := policyForLog([]byte(in)); got != want {
+			t.Errorf("policyForLog(%q) = %q, want %q", in, got, want)
+		}
+	}
+	g("admin", "admin")
+	g("4f2a561d6d2d22da52488412a869eec66b0cd4dca", "4f2a561d6d2d22da52488412… (41 bytes)")
+	g("x!y", "(not a policy name, 3 bytes)")
 }
