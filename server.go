@@ -198,6 +198,9 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 	ip := clientIP(ctx, rt)
 	scheme, host, uri := originalURL(req)
 	tk := &st.tk
+	// The pooled Ticket still holds the last request's fields; when no
+	// Verify runs (no ticket at all) they must not be logged for this one.
+	tk.UID, tk.Tokens, tk.Data = nil, nil, nil
 
 	fromURL := false
 	err := verifier.ErrNoTicket
