@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	goruntime "runtime"
+	"strings"
 
 	"sort"
 	"strconv"
@@ -153,6 +156,13 @@ func (m *metrics) appendText(b []byte) []byte {
 	b = fmt.Appendf(b, "# HELP tktgate_config_last_reload_success_timestamp_seconds When the running config was loaded.\n# TYPE tktgate_config_last_reload_success_timestamp_seconds gauge\ntktgate_config_last_reload_success_timestamp_seconds %d\n", m.lastReloadOK.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	b = fmt.Appendf(b, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", goruntime.NumGoroutine())
+	b = fmt.Appendf(b, "# HELP go_memstats_heap_inuse_bytes Heap bytes in use.\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
+	if rss, ok := residentBytes(); ok {
+		b = fmt.Appendf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)
+	}
 	b = fmt.Appendf(b, "# HELP tktgate_build_info Build information.\n# TYPE tktgate_build_info gauge\ntktgate_build_info{version=%q,goversion=%q} 1\n", version, goVersion())
 	return b
 }
@@ -171,4 +181,21 @@ func (l *limiter) allow(now time.Time) bool {
 		l.n.Store(0)
 	}
 	return l.n.Add(1) <= l.perSec
+}
+
+// residentBytes reads the resident set size from /proc (Linux only).
+func residentBytes() (int64, bool) {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
 }
