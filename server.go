@@ -16,6 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tktgate/tktgate/internal/httpd"
 	"github.com/tktgate/tktgate/verifier"
 )
 
@@ -649,7 +650,7 @@ func appendBackURL(dst, scheme, host, uri, cookieName []byte, withQuery bool) []
 		dst = append(dst, "://"...)
 		dst = append(dst, host...)
 	}
-	dst = appendUnescapePath(dst, path)
+	dst = httpd.AppendUnescape(dst, path) // httpd decodes r->uri; appendEscapeBack escapes it again
 	if !withQuery {
 		return dst
 	}
@@ -712,34 +713,6 @@ func appendStripQuery(dst, q, name []byte) []byte {
 		dst = append(dst, val...)
 	}
 	return dst
-}
-
-// appendUnescapePath decodes %XX like httpd does for r->uri. A decoded
-// control byte is dropped rather than let into a Location header.
-func appendUnescapePath(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }
 
 // pathSafe is httpd's ap_escape_path_segment set, less the three that

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"slices"
+
+	"github.com/tktgate/tktgate/internal/httpd"
 )
 
 // decode turns a cookie or URL value into the ticket text in t.text,
@@ -25,7 +27,7 @@ func (t *Ticket) decode(v []byte) bool {
 		t.text = append(t.text[:0], v...)
 	case bytes.Contains(v, []byte("%21")):
 		t.Encoding = Escaped
-		t.text = appendUnescape(t.text[:0], v)
+		t.text = httpd.AppendUnescape(t.text[:0], v)
 	default:
 		t.Encoding = Base64
 		t.decodeBase64(v)
@@ -36,21 +38,6 @@ func (t *Ticket) decode(v []byte) bool {
 	// mod_auth_tkt insists on a '!' only after base64; for the other
 	// encodings the separator check in Verify catches it.
 	return t.Encoding != Base64 || bytes.IndexByte(t.text, '!') >= 0
-}
-
-// appendUnescape decodes %XX sequences like httpd's ap_unescape_url: every
-// valid escape is decoded (even %00 and %2F, which httpd flags but still
-// decodes), an invalid '%' is kept, and '+' stays '+'.
-func appendUnescape(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		}
-		dst = append(dst, c)
-	}
-	return dst
 }
 
 // decodeBase64 decodes like appendBase64Decode. Generators write padded
@@ -150,19 +137,8 @@ func hasControl(s []byte) bool {
 	return false
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
-}
+func isHex(c byte) bool { return httpd.IsHex(c) }
+func unhex(c byte) byte { return httpd.Unhex(c) }
 
 // scanHex8 reads the timestamp the way mod_auth_tkt's sscanf(s, "%8x")
 // does with glibc: leading white space is skipped and not counted; then up

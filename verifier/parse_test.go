@@ -3,6 +3,8 @@ package verifier
 import (
 	"encoding/base64"
 	"testing"
+
+	"github.com/tktgate/tktgate/internal/httpd"
 )
 
 // The expectations were printed by glibc's sscanf(s, "%8x", &ts), the call
@@ -69,7 +71,7 @@ func TestBase64DecodeLenient(t *testing.T) {
 func TestUnescape(t *testing.T) {
 	f := func(in, want string) {
 		t.Helper()
-		if got := string(appendUnescape(nil, []byte(in))); got != want {
+		if got := string(httpd.AppendUnescape(nil, []byte(in))); got != want {
 			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
