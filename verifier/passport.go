@@ -1,0 +1,1404 @@
+package verifier
+
+// The passport dialect: tickets as the npm package passport-authtkt 0.0.2
+// reads them (lib/passport-authtkt/authtkt.js and authtktutils.js), behind
+// Express's cookie-parser 1.4.7 (npm cookie 0.7.2) on Node.js 20.
+//
+// How a request's cookie becomes a ticket there, and here:
+//
+//  1. cookie.parse (cookie 0.7.2 index.js parse): the header is split into
+//     pairs at ';', the name and the value are trimmed of spaces and tabs,
+//     the first pair with the name wins (even if empty), a value that
+//     starts and ends with '"' loses both, and a value containing '%' goes
+//     through decodeURIComponent (kept as is when that throws).
+//     cookie-parser's JSONCookies then replaces a value starting with "j:"
+//     by its JSON parse; tktgate refuses such values instead (passport
+//     would base64-decode whatever JSON came out).
+//  2. Strategy.authenticate (strategy.js:61-66): an empty value is no
+//     ticket; otherwise validateCookie.
+//  3. validateCookie (authtkt.js:143-145): new Buffer(value, 'base64')
+//     .toString('ascii'): Node's lenient base64 (any character whose low
+//     byte is outside the alphabet is skipped, '-' and '_' count as '+'
+//     and '/', the first '=' ends the data), then every byte loses its
+//     high bit.
+//  4. splitTicket (authtktutils.js:33-71): digest = the first 32
+//     characters, time = parseInt(next 8, 16), the rest split at every
+//     '!' into exactly 2 (uid!data) or 3 (uid!tokens!data) parts. With
+//     encodeUserData (the default) the data goes through the strict
+//     base64 decoder of authtktutils.js:91-132 (length a multiple of 4,
+//     only the standard alphabet, padding only at the end), each byte
+//     becoming one character U+0000..U+00FF; with jsonUserData it is then
+//     JSON.parse'd.
+//  5. validateTicket (authtkt.js:95-122) rebuilds the ticket with
+//     createTicket (authtkt.js:49-72) and compares the first 32
+//     characters: the digest covers ip ‖ time ‖ secret ‖ uid ‖ 0 ‖ tokens ‖
+//     0 ‖ data, where data is the decoded text (re-serialised by
+//     JSON.stringify under jsonUserData) encoded as UTF-8 by new
+//     Buffer(string), and time is the parsed number packed by jspack "!I"
+//     (clamped to 0..2^32-1, so a negative time signs as 0). The ticket
+//     is valid while ts + timeout > now (authtkt.js:117), or always
+//     without a timeout.
+//
+// Deliberate differences (all refusals): control characters anywhere in
+// the ticket text or the decoded data; a time field without any hex digit
+// (parseInt gives NaN, which passport signs as 0 and, without a timeout,
+// accepts); values starting with "j:"; JSON nested deeper than
+// maxJSONDepth; and the MaxFuture bound.
+//
+// Findings about passport-authtkt 0.0.2 itself, which tktgate does not
+// copy: splitTicket mutates the AuthTkt's options (authtkt.js:83), so the
+// first validation's `now` sticks and the timeout is measured from the
+// first request the process served; it never verifies its own tickets
+// when the uid, tokens or user data are not ASCII (it signs UTF-8 but
+// decodes with 'ascii' and latin-1); and a ticket whose data contains '!'
+// is unreadable to it.
+
+import (
+	"bytes"
+	"math"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// maxJSONDepth bounds the nesting of JSON user data (V8's own bound is its
+// stack; cookies are far too small to reach this one honestly).
+const maxJSONDepth = 1000
+
+// passportFindCookie finds name in a Cookie header as npm cookie 0.7.2's
+// parse does, returning the value trimmed of spaces and tabs but with its
+// quotes, or nil when the first pair with that name is empty or there is
+// none.
+func passportFindCookie(str, name []byte) []byte {
+	n := len(str)
+	if n < 2 {
+		return nil
+	}
+	index := 0
+	for {
+		eq := indexFrom(str, '=', index)
+		if eq < 0 {
+			return nil
+		}
+		end := indexFrom(str, ';', index)
+		if end < 0 {
+			end = n
+		} else if eq > end {
+			// backtrack on prior semicolon
+			index = bytes.LastIndexByte(str[:eq], ';') + 1
+			continue
+		}
+		ks := jsStartIndex(str, index, eq)
+		ke := jsEndIndex(str, eq, ks)
+		if bytes.Equal(str[ks:ke], name) {
+			vs := jsStartIndex(str, eq+1, end)
+			ve := jsEndIndex(str, end, vs)
+			if vs >= ve {
+				return nil
+			}
+			return str[vs:ve:ve]
+		}
+		index = end + 1
+		if index >= n {
+			return nil
+		}
+	}
+}
+
+func indexFrom(s []byte, c byte, from int) int {
+	if from >= len(s) {
+		return -1
+	}
+	i := bytes.IndexByte(s[from:], c)
+	if i < 0 {
+		return -1
+	}
+	return from + i
+}
+
+// jsStartIndex and jsEndIndex are cookie 0.7.2's startIndex and endIndex.
+func jsStartIndex(s []byte, index, max int) int {
+	for {
+		if index >= len(s) || s[index] != ' ' && s[index] != '\t' {
+			return index
+		}
+		index++
+		if index >= max {
+			return max
+		}
+	}
+}
+
+func jsEndIndex(s []byte, index, min int) int {
+	for index > min {
+		index--
+		if s[index] != ' ' && s[index] != '\t' {
+			return index + 1
+		}
+	}
+	return min
+}
+
+// verifyPassport is Verify in the passport dialect.
+func (v *Verifier) verifyPassport(t *Ticket, do *DialectOptions, value []byte, ip netip.Addr, now time.Time) error {
+	t.reset()
+	s := scratch{buf: t.text[:0]}
+	err := passportDecode(&s, value)
+	n := len(s.buf)
+	text := s.buf[:n:n]
+	t.text = s.buf[:n]
+	if err != nil {
+		return err
+	}
+	t.Encoding = Base64
+
+	// splitTicket, authtktutils.js:36-57.
+	if n <= 32 || hasControl(text) {
+		return ErrMalformed
+	}
+	want := text[:32]
+	ts, ok := jsParseIntHex(text[32:min(n, 40)])
+	if !ok {
+		return ErrMalformed
+	}
+	var rem []byte
+	if n > 40 {
+		rem = text[40:]
+	}
+	sep := bytes.IndexByte(rem, '!')
+	if sep < 0 {
+		return ErrMalformed
+	}
+	uid, rest := rem[:sep], rem[sep+1:]
+	var tokens, data []byte
+	if i := bytes.IndexByte(rest, '!'); i >= 0 {
+		tokens, data = rest[:i], rest[i+1:]
+		if bytes.IndexByte(data, '!') >= 0 {
+			return ErrMalformed
+		}
+	} else {
+		data = rest
+	}
+
+	// The user data as the JavaScript string createTicket signs.
+	if !do.PassportPlainUserData {
+		m := s.mark()
+		if s.buf, ok = galbreathDecode(s.buf, data); !ok {
+			t.text = s.buf[:n]
+			return ErrMalformed
+		}
+		data = s.since(m)
+	}
+	if do.PassportJSONUserData {
+		m := s.mark()
+		var js jsonScratch
+		js.tape, js.stack = t.msg[:0], t.r2[:0]
+		s.buf, ok = jsonCanon(s.buf, data, false, &js)
+		t.msg, t.r2 = js.tape[:0], js.stack[:0]
+		if !ok {
+			t.text = s.buf[:n]
+			return ErrMalformed
+		}
+		data = s.since(m)
+	} else if hasHigh(data) {
+		m := s.mark()
+		s.buf = appendLatin1(s.buf, data)
+		data = s.since(m)
+	}
+	t.text = s.buf[:n]
+	if hasControl(data) {
+		return ErrMalformed
+	}
+
+	ip4, ok := passportIP(v.ignoreIP, ip)
+	if !ok {
+		return ErrBadIP
+	}
+	var pre [8]byte
+	prefix := appendBE32(append(pre[:0], ip4[:]...), jspackUint32(ts))
+	t.Time = time.Unix(ts, 0)
+	if !v.dialectCheck(t, MD5, prefix, uid, tokens, data, want) {
+		return ErrBadDigest
+	}
+	if v.future(ts, now) {
+		return ErrFuture
+	}
+	if v.timeout > 0 {
+		if !time.Unix(ts+v.timeout, 0).After(now) {
+			return ErrExpired
+		}
+		// The Strategy re-sends the cookie on every response when there
+		// is a timeout (strategy.js:84): Refresh 1. A smaller Refresh
+		// refreshes once less than Refresh*timeout is left.
+		if v.refresh >= 1 || v.refresh > 0 && now.After(passportRefreshPoint(ts, v.timeout, v.refresh)) {
+			t.NeedsRefresh = true
+		}
+	}
+	return nil
+}
+
+// passportRefreshPoint is the moment after which less than
+// refresh*timeout of a ticket's life is left.
+func passportRefreshPoint(ts, timeout int64, refresh float64) time.Time {
+	keep := time.Duration((1 - refresh) * float64(timeout) * float64(time.Second))
+	return time.Unix(ts, 0).Add(keep)
+}
+
+// passportIP is the address passport-authtkt signs: its ip option, which
+// defaults to 0.0.0.0 (IgnoreIP), or the client's IPv4 address.
+func passportIP(ignoreIP bool, ip netip.Addr) ([4]byte, bool) {
+	if ignoreIP {
+		return [4]byte{}, true
+	}
+	ip = ip.Unmap()
+	if !ip.Is4() {
+		return [4]byte{}, false
+	}
+	return ip.As4(), true
+}
+
+// jspackUint32 is what jspack.Pack("!I", [ts]) packs: ts clamped to
+// 0..2^32-1.
+func jspackUint32(ts int64) uint32 {
+	switch {
+	case ts < 0:
+		return 0
+	case ts > math.MaxUint32:
+		return math.MaxUint32
+	}
+	return uint32(ts)
+}
+
+// passportDecode turns a cookie value into the ticket text passport's
+// validateTicket sees, appending it to s.buf: cookie 0.7.2's trimming,
+// quote stripping and decodeURIComponent, then Node's Buffer base64
+// decoding and toString('ascii').
+func passportDecode(s *scratch, value []byte) error {
+	v := value
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	if len(v) > 0 && v[0] == '"' && v[len(v)-1] == '"' {
+		if len(v) == 1 {
+			v = nil
+		} else {
+			v = v[1 : len(v)-1]
+		}
+	}
+	if len(v) == 0 {
+		return ErrNoTicket
+	}
+	u := uriUnits{s: v, decode: bytes.IndexByte(v, '%') >= 0 && validURIComponent(v)}
+	// cookie-parser's JSONCookies: "j:..." values.
+	a, _ := u.next()
+	b, _ := u.next()
+	if a == 'j' && b == ':' {
+		return ErrMalformed
+	}
+	u.reset()
+	start := len(s.buf)
+	s.buf = nodeBase64(s.buf, &u)
+	for i := start; i < len(s.buf); i++ {
+		s.buf[i] &= 0x7f
+	}
+	return nil
+}
+
+// uriUnits iterates over the UTF-16 code units of a JavaScript string made
+// from a header value (one unit per byte, as Node reads headers as
+// latin-1), decoded by decodeURIComponent when decode is set (the caller
+// has checked that it does not throw).
+type uriUnits struct {
+	s      []byte
+	i      int
+	decode bool
+	low    uint16 // pending low surrogate
+	hasLow bool
+}
+
+func (u *uriUnits) reset() { u.i, u.hasLow = 0, false }
+
+func (u *uriUnits) next() (uint16, bool) {
+	if u.hasLow {
+		u.hasLow = false
+		return u.low, true
+	}
+	if u.i >= len(u.s) {
+		return 0, false
+	}
+	c := u.s[u.i]
+	if !u.decode || c != '%' {
+		u.i++
+		return uint16(c), true
+	}
+	b := hexValue(u.s[u.i+1])<<4 | hexValue(u.s[u.i+2])
+	u.i += 3
+	if b < 0x80 {
+		return uint16(b), true
+	}
+	n := utf8SeqLen(b)
+	cp := rune(b) & (0x7f >> n)
+	for k := 1; k < n; k++ {
+		x := hexValue(u.s[u.i+1])<<4 | hexValue(u.s[u.i+2])
+		u.i += 3
+		cp = cp<<6 | rune(x&0x3f)
+	}
+	if cp < 0x10000 {
+		return uint16(cp), true
+	}
+	cp -= 0x10000
+	u.low, u.hasLow = uint16(0xdc00+cp&0x3ff), true
+	return uint16(0xd800 + cp>>10), true
+}
+
+// utf8SeqLen is the number of leading one bits of a UTF-8 lead byte.
+func utf8SeqLen(b byte) int {
+	switch {
+	case b&0xe0 == 0xc0:
+		return 2
+	case b&0xf0 == 0xe0:
+		return 3
+	case b&0xf8 == 0xf0:
+		return 4
+	}
+	return 0
+}
+
+// validURIComponent reports whether decodeURIComponent(s) succeeds
+// (ECMA-262 Decode): every '%' starts %XX, and an escaped byte of 0x80 or
+// more starts a run of escapes that is valid UTF-8 (no overlong form, no
+// surrogate, nothing above U+10FFFF).
+func validURIComponent(s []byte) bool {
+	esc := func(i int) (byte, bool) {
+		if i+2 >= len(s) || s[i] != '%' || !isHexDigit(s[i+1]) || !isHexDigit(s[i+2]) {
+			return 0, false
+		}
+		return hexValue(s[i+1])<<4 | hexValue(s[i+2]), true
+	}
+	for i := 0; i < len(s); {
+		if s[i] != '%' {
+			i++
+			continue
+		}
+		b, ok := esc(i)
+		if !ok {
+			return false
+		}
+		i += 3
+		if b < 0x80 {
+			continue
+		}
+		n := utf8SeqLen(b)
+		if n == 0 {
+			return false
+		}
+		var seq [4]byte
+		seq[0] = b
+		for k := 1; k < n; k++ {
+			x, ok := esc(i)
+			if !ok || x&0xc0 != 0x80 {
+				return false
+			}
+			seq[k] = x
+			i += 3
+		}
+		if r, size := utf8.DecodeRune(seq[:n]); r == utf8.RuneError || size != n {
+			return false
+		}
+	}
+	return true
+}
+
+// nodeB64 maps bytes to base64 values as Node's unbase64 does: both the
+// standard and the URL-safe alphabet; 0xff for anything else.
+var nodeB64 = func() (t [256]byte) {
+	t = stdB64
+	t['-'], t['_'] = 62, 63
+	return
+}()
+
+// nodeBase64 decodes like Node 20's Buffer.from(string, 'base64') (the
+// legacy decoder in src/base64-inl.h, which simdutf falls back to): each
+// code unit's low byte is looked up; bytes outside both alphabets are
+// skipped, '=' ends the data, and a final group of n > 1 characters gives
+// n-1 bytes.
+func nodeBase64(dst []byte, u *uriUnits) []byte {
+	var g [4]byte
+	m := 0
+	for {
+		c, ok := u.next()
+		if !ok {
+			break
+		}
+		x := nodeB64[byte(c)]
+		if x == 0xff {
+			if byte(c) == '=' {
+				break
+			}
+			continue
+		}
+		g[m] = x
+		m++
+		if m == 4 {
+			dst = append(dst, g[0]<<2|g[1]>>4, g[1]<<4|g[2]>>2, g[2]<<6|g[3])
+			m = 0
+		}
+	}
+	if m > 1 {
+		dst = append(dst, g[0]<<2|g[1]>>4)
+	}
+	if m > 2 {
+		dst = append(dst, g[1]<<4|g[2]>>2)
+	}
+	return dst
+}
+
+// jsParseIntHex is parseInt(s, 16) for a string of ASCII characters:
+// leading white space, a sign, an optional 0x, then the longest run of hex
+// digits (the rest is ignored). ok is false for NaN (no digit).
+func jsParseIntHex(s []byte) (int64, bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || '\t' <= s[i] && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if i+1 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x' {
+		i += 2
+	}
+	var n int64
+	digits := 0
+	for ; i < len(s) && isHexDigit(s[i]); i++ {
+		n = n<<4 | int64(hexValue(s[i]))
+		digits++
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// galbreathDecode is authtktutils.js base64Decode: empty stays empty; the
+// length must be a multiple of 4; one or two '=' may end the text; every
+// other character must be in the standard alphabet. Each decoded byte is
+// one character U+0000..U+00FF.
+func galbreathDecode(dst, s []byte) ([]byte, bool) {
+	if len(s) == 0 {
+		return dst, true
+	}
+	if len(s)%4 != 0 {
+		return dst, false
+	}
+	imax, pads := len(s), 0
+	if s[imax-1] == '=' {
+		pads = 1
+		if s[imax-2] == '=' {
+			pads = 2
+		}
+		imax -= 4
+	}
+	for i := 0; i < imax; i += 4 {
+		a, b, c, d := stdB64[s[i]], stdB64[s[i+1]], stdB64[s[i+2]], stdB64[s[i+3]]
+		if a > 63 || b > 63 || c > 63 || d > 63 {
+			return dst, false
+		}
+		dst = append(dst, a<<2|b>>4, b<<4|c>>2, c<<6|d)
+	}
+	switch pads {
+	case 1:
+		a, b, c := stdB64[s[imax]], stdB64[s[imax+1]], stdB64[s[imax+2]]
+		if a > 63 || b > 63 || c > 63 {
+			return dst, false
+		}
+		dst = append(dst, a<<2|b>>4, b<<4|c>>2)
+	case 2:
+		a, b := stdB64[s[imax]], stdB64[s[imax+1]]
+		if a > 63 || b > 63 {
+			return dst, false
+		}
+		dst = append(dst, a<<2|b>>4)
+	}
+	return dst, true
+}
+
+func hasHigh(s []byte) bool {
+	for _, c := range s {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// appendLatin1 appends the UTF-8 encoding of s read as latin-1 (what
+// new Buffer(string) makes of a string of characters U+0000..U+00FF).
+func appendLatin1(dst, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x80 {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, 0xc0|c>>6, 0x80|c&0x3f)
+		}
+	}
+	return dst
+}
+
+// ---- minting ----
+
+// appendRefreshPassport: what the Strategy's refresh sends (strategy.js
+// 75-97: getCookie with the authInfo's userid, userData and tokens).
+func (v *Verifier) appendRefreshPassport(dst []byte, do *DialectOptions, t *Ticket, ip netip.Addr, now time.Time) []byte {
+	// splitTicket gave tokens = parts[1].split(','), which createTicket
+	// writes back with its '!' even when empty: keep the original form.
+	hasTokens := false
+	if len(t.text) > 40 {
+		hasTokens = bytes.Count(t.text[40:], []byte{'!'}) == 2
+	}
+	// createTicket's timestamp: Math.round(Date.now() / 1000).
+	ts := (now.UnixMilli() + 500) / 1000
+	if now.UnixMilli() < 0 {
+		ts = int64(math.Floor(float64(now.UnixMilli())/1000 + 0.5))
+	}
+	return v.signPassport(dst, do, t.UID, t.Tokens, t.Data, true, hasTokens, ip, time.Unix(ts, 0))
+}
+
+// signPassport mints a passport cookie value (getCookie): the ticket
+// createTicket writes, base64-encoded. data is the user data as the
+// JavaScript string it stands for, in UTF-8 (JSON text with
+// PassportJSONUserData). The digest covers it as UTF-8, as createTicket
+// signs; inside the ticket it is written so that validateTicket decodes
+// it back to the same string: for ASCII data that is exactly what
+// createTicket writes; other characters, which createTicket writes in a
+// form its own validateTicket misreads, are written as latin-1 bytes
+// (encodeUserData) or as JSON \u escapes (jsonUserData).
+//
+// canonical says data is already JSON.stringify's output (Ticket.Data of a
+// JSON dialect); otherwise, with PassportJSONUserData, it is re-serialised
+// first, which allocates.
+func (v *Verifier) signPassport(dst []byte, do *DialectOptions, uid, tokens, data []byte, canonical, hasTokens bool, ip netip.Addr, ts time.Time) []byte {
+	if !passportField(uid) || !passportField(tokens) {
+		return dst
+	}
+	ip4, ok := passportIP(v.ignoreIP, ip)
+	if !ok {
+		return dst
+	}
+	sec := ts.Unix()
+	if !validUnix(sec) {
+		return dst
+	}
+	hasTokens = hasTokens || len(tokens) > 0
+
+	var sectionBuf [512]byte
+	signed := data
+	switch {
+	case do.PassportJSONUserData && !canonical:
+		if signed, ok = canonJSON(data); !ok {
+			return dst
+		}
+	case !utf8.Valid(data):
+		return dst
+	}
+	if hasControl(signed) {
+		return dst
+	}
+	// The text inside the ticket.
+	var section []byte
+	switch {
+	case do.PassportJSONUserData:
+		section = appendJSONASCII(sectionBuf[:0], signed)
+	case do.PassportPlainUserData:
+		if hasHigh(signed) {
+			return dst
+		}
+		section = signed
+	default:
+		section, ok = appendUTF8Latin1(sectionBuf[:0], signed)
+		if !ok {
+			return dst
+		}
+	}
+	if do.PassportPlainUserData && bytes.IndexByte(section, '!') >= 0 {
+		return dst
+	}
+	var pre [8]byte
+	prefix := appendBE32(append(pre[:0], ip4[:]...), uint32(sec))
+	var stack [1024]byte
+	tk := v.signDigest(stack[:0], MD5, prefix, uid, tokens, signed)
+	tk = appendHex8(tk, uint64(sec))
+	tk = append(tk, uid...)
+	tk = append(tk, '!')
+	if hasTokens {
+		tk = append(tk, tokens...)
+		tk = append(tk, '!')
+	}
+	if do.PassportPlainUserData {
+		tk = append(tk, section...)
+	} else {
+		tk = AppendBase64(tk, section)
+	}
+	return AppendBase64(dst, tk)
+}
+
+// canonJSON is JSON.stringify(JSON.parse(data)) for UTF-8 data, in new
+// memory.
+func canonJSON(data []byte) ([]byte, bool) {
+	var js jsonScratch
+	return jsonCanon(nil, data, true, &js)
+}
+
+// passportField: uid and tokens must be printable ASCII without '!' to
+// come back unchanged from validateTicket.
+func passportField(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c >= 0x7f || c == '!' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUTF8Latin1 turns UTF-8 text back into latin-1 bytes; ok is false
+// when a character is above U+00FF.
+func appendUTF8Latin1(dst, s []byte) ([]byte, bool) {
+	for len(s) > 0 {
+		r, n := utf8.DecodeRune(s)
+		if r > 0xff || r == utf8.RuneError && n == 1 {
+			return dst, false
+		}
+		dst = append(dst, byte(r))
+		s = s[n:]
+	}
+	return dst, true
+}
+
+// appendJSONASCII rewrites canonical JSON with every non-ASCII character
+// (all inside strings) as \u escapes, which JSON.parse reads back to the
+// same value.
+func appendJSONASCII(dst, s []byte) []byte {
+	for len(s) > 0 {
+		if s[0] < 0x80 {
+			dst = append(dst, s[0])
+			s = s[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(s)
+		s = s[n:]
+		if r >= 0x10000 {
+			r -= 0x10000
+			dst = appendU4(dst, uint16(0xd800+r>>10))
+			r = 0xdc00 + r&0x3ff
+		}
+		dst = appendU4(dst, uint16(r))
+	}
+	return dst
+}
+
+func appendU4(dst []byte, u uint16) []byte {
+	return append(dst, '\\', 'u', hexDigits[u>>12], hexDigits[u>>8&15], hexDigits[u>>4&15], hexDigits[u&15])
+}
+
+// ---- JSON: V8's JSON.stringify(JSON.parse(s)) ----
+
+// jsonScratch is the working memory of jsonCanon: tape records, for every
+// array and object in document order, its start and end offsets (so that
+// a value is skipped in O(log n)); stack holds the member table of the
+// objects being emitted.
+type jsonScratch struct {
+	tape, stack []byte
+	src         []byte
+	utf8        bool
+	noTape      bool // validate only: record nothing
+	depth       int
+}
+
+// jsonCanon appends JSON.stringify(JSON.parse(s)) as V8 computes it, in
+// UTF-8: s is read as latin-1 characters (one per byte) or, with isUTF8,
+// as UTF-8. ok is false when JSON.parse would throw (or the nesting
+// exceeds maxJSONDepth). Objects come out with array-index keys first in
+// ascending order, then the other keys in the order they first appear,
+// each with its last value; numbers in JavaScript's shortest form;
+// strings with JSON.stringify's escapes.
+func jsonCanon(dst, s []byte, isUTF8 bool, js *jsonScratch) ([]byte, bool) {
+	js.src, js.utf8, js.depth = s, isUTF8, 0
+	js.tape = js.tape[:0]
+	js.stack = js.stack[:0]
+	i := jsonWS(s, 0)
+	end, ok := js.validate(i)
+	if !ok || jsonWS(s, end) != len(s) {
+		return dst, false
+	}
+	dst, _ = js.emit(dst, i)
+	return dst, true
+}
+
+func jsonWS(s []byte, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func putU32(b []byte, x uint32) []byte {
+	return append(b, byte(x), byte(x>>8), byte(x>>16), byte(x>>24))
+}
+
+func getU32(b []byte, i int) uint32 {
+	return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
+}
+
+// validate checks the value at i (no leading white space) and returns
+// where it ends, recording containers in the tape.
+func (js *jsonScratch) validate(i int) (int, bool) {
+	s := js.src
+	if i >= len(s) {
+		return i, false
+	}
+	switch c := s[i]; {
+	case c == '{' || c == '[':
+		js.depth++
+		if js.depth > maxJSONDepth {
+			return i, false
+		}
+		slot := len(js.tape)
+		if !js.noTape {
+			js.tape = putU32(putU32(js.tape, uint32(i)), 0)
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		j := jsonWS(s, i+1)
+		if j < len(s) && s[j] == closer {
+			j++
+		} else {
+			for {
+				var ok bool
+				if c == '{' {
+					if j >= len(s) || s[j] != '"' {
+						return j, false
+					}
+					if j, ok = js.validString(j); !ok {
+						return j, false
+					}
+					j = jsonWS(s, j)
+					if j >= len(s) || s[j] != ':' {
+						return j, false
+					}
+					j = jsonWS(s, j+1)
+				}
+				if j, ok = js.validate(j); !ok {
+					return j, false
+				}
+				j = jsonWS(s, j)
+				if j < len(s) && s[j] == ',' {
+					j = jsonWS(s, j+1)
+					continue
+				}
+				if j < len(s) && s[j] == closer {
+					j++
+					break
+				}
+				return j, false
+			}
+		}
+		js.depth--
+		if js.noTape {
+			return j, true
+		}
+		end := uint32(j)
+		js.tape[slot+4], js.tape[slot+5], js.tape[slot+6], js.tape[slot+7] = byte(end), byte(end>>8), byte(end>>16), byte(end>>24)
+		return j, true
+	case c == '"':
+		return js.validString(i)
+	case c == '-' || '0' <= c && c <= '9':
+		return jsonNumberEnd(s, i)
+	case c == 't':
+		return i + 4, bytes.HasPrefix(s[i:], []byte("true"))
+	case c == 'f':
+		return i + 5, bytes.HasPrefix(s[i:], []byte("false"))
+	case c == 'n':
+		return i + 4, bytes.HasPrefix(s[i:], []byte("null"))
+	}
+	return i, false
+}
+
+// jsonNumberEnd checks a JSON number at i and returns its end.
+func jsonNumberEnd(s []byte, i int) (int, bool) {
+	digits := func(i int) int {
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = digits(i)
+	default:
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(s) && s[i]|0x20 == 'e' {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+// validString checks a JSON string literal at i and returns its end.
+func (js *jsonScratch) validString(i int) (int, bool) {
+	s := js.src
+	i++
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			if i+1 >= len(s) {
+				return i, false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+5 >= len(s) || !isHexDigit(s[i+2]) || !isHexDigit(s[i+3]) || !isHexDigit(s[i+4]) || !isHexDigit(s[i+5]) {
+					return i, false
+				}
+				i += 6
+			default:
+				return i, false
+			}
+		case c >= 0x80 && js.utf8:
+			r, n := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				return i, false
+			}
+			i += n
+		default:
+			i++
+		}
+	}
+	return i, false
+}
+
+// skip returns the end of the (valid) value at i.
+func (js *jsonScratch) skip(i int) int {
+	s := js.src
+	switch c := s[i]; {
+	case c == '{' || c == '[':
+		// Binary search the tape, sorted by start offset.
+		lo, hi := 0, len(js.tape)/8
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if int(getU32(js.tape, 8*m)) < i {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		return int(getU32(js.tape, 8*lo+4))
+	case c == '"':
+		i++
+		for s[i] != '"' {
+			if s[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		return i + 1
+	case c == 't' || c == 'n':
+		return i + 4
+	case c == 'f':
+		return i + 5
+	}
+	j, _ := jsonNumberEnd(s, i)
+	return j
+}
+
+// A member entry on js.stack: key offset, value offset, key hash, and the
+// key's array index (noIndex when it is not one).
+const (
+	memberSize = 16
+	noIndex    = math.MaxUint32
+)
+
+// emit appends the canonical form of the (valid) value at i and returns
+// its end.
+func (js *jsonScratch) emit(dst []byte, i int) ([]byte, int) {
+	s := js.src
+	switch c := s[i]; {
+	case c == '[':
+		dst = append(dst, '[')
+		j := jsonWS(s, i+1)
+		if s[j] == ']' {
+			return append(dst, ']'), j + 1
+		}
+		for {
+			dst, j = js.emit(dst, j)
+			j = jsonWS(s, j)
+			if s[j] == ']' {
+				return append(dst, ']'), j + 1
+			}
+			dst = append(dst, ',')
+			j = jsonWS(s, j+1)
+		}
+	case c == '{':
+		return js.emitObject(dst, i)
+	case c == '"':
+		end := js.skip(i)
+		return js.emitString(dst, s[i+1:end-1]), end
+	case c == 't':
+		return append(dst, "true"...), i + 4
+	case c == 'f':
+		return append(dst, "false"...), i + 5
+	case c == 'n':
+		return append(dst, "null"...), i + 4
+	}
+	end, _ := jsonNumberEnd(s, i)
+	return appendJSNumber(dst, s[i:end]), end
+}
+
+func (js *jsonScratch) emitObject(dst []byte, i int) ([]byte, int) {
+	s := js.src
+	end := js.skip(i)
+	base := len(js.stack)
+	// Collect the members.
+	j := jsonWS(s, i+1)
+	for s[j] != '}' {
+		k := j
+		kend := js.skip(k)
+		h, idx := js.keyInfo(s[k+1 : kend-1])
+		j = jsonWS(s, kend)
+		j = jsonWS(s, j+1) // ':'
+		js.stack = putU32(putU32(putU32(putU32(js.stack, uint32(k)), uint32(j)), h), idx)
+		j = jsonWS(s, js.skip(j))
+		if s[j] == ',' {
+			j = jsonWS(s, j+1)
+		}
+	}
+	n := (len(js.stack) - base) / memberSize
+	at := func(m, f int) uint32 { return getU32(js.stack, base+m*memberSize+4*f) }
+	key := func(m int) []byte {
+		k := int(at(m, 0))
+		return s[k+1 : js.skip(k)-1]
+	}
+	same := func(a, b int) bool {
+		return at(a, 2) == at(b, 2) && js.keyEqual(key(a), key(b))
+	}
+
+	dst = append(dst, '{')
+	first := true
+	member := func(m, val int) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = js.emitString(dst, key(m))
+		dst = append(dst, ':')
+		dst, _ = js.emit(dst, val)
+	}
+	// Array-index keys, ascending, each with its last value.
+	last := int64(-1)
+	for {
+		best, bestVal := int64(-1), -1
+		for m := 0; m < n; m++ {
+			idx := at(m, 3)
+			if idx == noIndex || int64(idx) <= last {
+				continue
+			}
+			if best < 0 || int64(idx) < best {
+				best, bestVal = int64(idx), m
+			} else if int64(idx) == best {
+				bestVal = m
+			}
+		}
+		if best < 0 {
+			break
+		}
+		member(bestVal, int(at(bestVal, 1)))
+		last = best
+	}
+	// The other keys in order of first appearance, each with its last
+	// value.
+	for m := 0; m < n; m++ {
+		if at(m, 3) != noIndex {
+			continue
+		}
+		dup := false
+		for p := 0; p < m && !dup; p++ {
+			dup = same(p, m)
+		}
+		if dup {
+			continue
+		}
+		val := int(at(m, 1))
+		for p := m + 1; p < n; p++ {
+			if same(p, m) {
+				val = int(at(p, 1))
+			}
+		}
+		member(m, val)
+	}
+	js.stack = js.stack[:base]
+	return append(dst, '}'), end
+}
+
+// strUnits iterates over the UTF-16 code units of the contents of a
+// (valid) JSON string literal.
+type strUnits struct {
+	s      []byte
+	i      int
+	utf8   bool
+	low    uint16
+	hasLow bool
+}
+
+func (u *strUnits) next() (uint16, bool) {
+	if u.hasLow {
+		u.hasLow = false
+		return u.low, true
+	}
+	if u.i >= len(u.s) {
+		return 0, false
+	}
+	c := u.s[u.i]
+	switch {
+	case c == '\\':
+		e := u.s[u.i+1]
+		u.i += 2
+		switch e {
+		case 'b':
+			return '\b', true
+		case 'f':
+			return '\f', true
+		case 'n':
+			return '\n', true
+		case 'r':
+			return '\r', true
+		case 't':
+			return '\t', true
+		case 'u':
+			x := uint16(hexValue(u.s[u.i]))<<12 | uint16(hexValue(u.s[u.i+1]))<<8 | uint16(hexValue(u.s[u.i+2]))<<4 | uint16(hexValue(u.s[u.i+3]))
+			u.i += 4
+			return x, true
+		}
+		return uint16(e), true
+	case c >= 0x80 && u.utf8:
+		r, n := utf8.DecodeRune(u.s[u.i:])
+		u.i += n
+		if r >= 0x10000 {
+			r -= 0x10000
+			u.low, u.hasLow = uint16(0xdc00+r&0x3ff), true
+			return uint16(0xd800 + r>>10), true
+		}
+		return uint16(r), true
+	}
+	u.i++
+	return uint16(c), true
+}
+
+// keyInfo returns a hash of a key's code units and its array index.
+func (js *jsonScratch) keyInfo(k []byte) (hash, idx uint32) {
+	u := strUnits{s: k, utf8: js.utf8}
+	h := uint32(2166136261)
+	var n uint64
+	digits := 0
+	isIndex := true
+	for {
+		c, ok := u.next()
+		if !ok {
+			break
+		}
+		h = (h ^ uint32(c)) * 16777619
+		if isIndex {
+			switch {
+			case c < '0' || c > '9', digits == 1 && n == 0, digits == 10:
+				isIndex = false
+			default:
+				n = n*10 + uint64(c-'0')
+				digits++
+			}
+		}
+	}
+	if !isIndex || digits == 0 || n > math.MaxUint32-1 {
+		return h, noIndex
+	}
+	return h, uint32(n)
+}
+
+func (js *jsonScratch) keyEqual(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	if bytes.IndexByte(a, '\\') < 0 && bytes.IndexByte(b, '\\') < 0 {
+		return false
+	}
+	ua, ub := strUnits{s: a, utf8: js.utf8}, strUnits{s: b, utf8: js.utf8}
+	for {
+		x, okx := ua.next()
+		y, oky := ub.next()
+		if okx != oky || x != y {
+			return false
+		}
+		if !okx {
+			return true
+		}
+	}
+}
+
+// emitString appends JSON.stringify of the string whose literal contents
+// are lit: '"', '\\' and \b \f \n \r \t escaped, other controls and lone
+// surrogates as \u00xx / \udxxx (lower case), everything else as UTF-8.
+func (js *jsonScratch) emitString(dst, lit []byte) []byte {
+	dst = append(dst, '"')
+	u := strUnits{s: lit, utf8: js.utf8}
+	c, ok := u.next()
+	for ok {
+		next, nok := u.next()
+		switch {
+		case c >= 0xd800 && c < 0xdc00 && nok && next >= 0xdc00 && next < 0xe000:
+			dst = utf8.AppendRune(dst, 0x10000+(rune(c)-0xd800)<<10+rune(next)-0xdc00)
+			next, nok = u.next()
+		case c >= 0xd800 && c < 0xe000:
+			dst = appendU4(dst, c)
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', byte(c))
+		case c == '\b':
+			dst = append(dst, '\\', 'b')
+		case c == '\f':
+			dst = append(dst, '\\', 'f')
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = appendU4(dst, c)
+		default:
+			dst = utf8.AppendRune(dst, rune(c))
+		}
+		c, ok = next, nok
+	}
+	return append(dst, '"')
+}
+
+// appendJSNumber appends JSON.stringify of the number literal num:
+// JavaScript's Number::toString of the nearest double (shortest digits,
+// plain notation for exponents -7 < e < 21), "null" for infinities, "0"
+// for -0.
+func appendJSNumber(dst, num []byte) []byte {
+	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return append(dst, "null"...) // cannot happen for a valid literal
+	}
+	if math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	if f == 0 {
+		return append(dst, '0')
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+		f = -f
+	}
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // d[.ddd]e±xx
+	e := bytes.IndexByte(b, 'e')
+	exp, _ := strconv.Atoi(string(b[e+1:]))
+	var dg [24]byte
+	digits := append(dg[:0], b[0])
+	if e > 1 {
+		digits = append(digits, b[2:e]...)
+	}
+	k, n := len(digits), exp+1
+	switch {
+	case k <= n && n <= 21:
+		dst = append(dst, digits...)
+		for range n - k {
+			dst = append(dst, '0')
+		}
+	case 0 < n && n <= 21:
+		dst = append(dst, digits[:n]...)
+		dst = append(dst, '.')
+		dst = append(dst, digits[n:]...)
+	case -6 < n && n <= 0:
+		dst = append(dst, '0', '.')
+		for range -n {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, digits...)
+	default:
+		dst = append(dst, digits[0])
+		if k > 1 {
+			dst = append(dst, '.')
+			dst = append(dst, digits[1:]...)
+		}
+		dst = append(dst, 'e')
+		if n-1 < 0 {
+			dst = append(dst, '-')
+		} else {
+			dst = append(dst, '+')
+		}
+		dst = strconv.AppendInt(dst, int64(abs(n-1)), 10)
+	}
+	return dst
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// AppendJSONField appends the value of the top-level member key of a JSON
+// object (such as Ticket.Data from a passport dialect with
+// PassportJSONUserData): a string decoded to UTF-8, a number, true or
+// false as written, an array or object as JSON text. ok is false when
+// data is not a JSON object, has no such member, the value is null, or
+// it is a string holding a control character or a lone surrogate (it
+// must be fit for an HTTP header). With duplicate keys the last one
+// counts, as in JSON.parse.
+func AppendJSONField(dst, data, key []byte) ([]byte, bool) {
+	js := jsonScratch{src: data, utf8: true, noTape: true}
+	i := jsonWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return dst, false
+	}
+	// A plain linear walk (no tape): validate each member as we go.
+	found, fs, fe := false, 0, 0
+	j := jsonWS(data, i+1)
+	if j < len(data) && data[j] == '}' {
+		j++
+	} else {
+		for {
+			if j >= len(data) || data[j] != '"' {
+				return dst, false
+			}
+			kend, ok := js.validString(j)
+			if !ok {
+				return dst, false
+			}
+			k := data[j+1 : kend-1]
+			j = jsonWS(data, kend)
+			if j >= len(data) || data[j] != ':' {
+				return dst, false
+			}
+			j = jsonWS(data, j+1)
+			vend, ok := js.validate(j)
+			if !ok {
+				return dst, false
+			}
+			if keyMatches(k, key) {
+				found, fs, fe = true, j, vend
+			}
+			j = jsonWS(data, vend)
+			if j < len(data) && data[j] == ',' {
+				j = jsonWS(data, j+1)
+				continue
+			}
+			if j < len(data) && data[j] == '}' {
+				j++
+				break
+			}
+			return dst, false
+		}
+	}
+	if !found || jsonWS(data, j) != len(data) {
+		return dst, false
+	}
+	val := data[fs:fe]
+	switch val[0] {
+	case 'n':
+		return dst, false
+	case '"':
+		start := len(dst)
+		u := strUnits{s: val[1 : len(val)-1], utf8: true}
+		for {
+			c, ok := u.next()
+			if !ok {
+				break
+			}
+			if c >= 0xd800 && c < 0xdc00 {
+				lo, ok := u.next()
+				if !ok || lo < 0xdc00 || lo >= 0xe000 {
+					return dst[:start], false
+				}
+				dst = utf8.AppendRune(dst, 0x10000+(rune(c)-0xd800)<<10+rune(lo)-0xdc00)
+				continue
+			}
+			if c < 0x20 || c == 0x7f || c >= 0xdc00 && c < 0xe000 {
+				return dst[:start], false
+			}
+			dst = utf8.AppendRune(dst, rune(c))
+		}
+		return dst, true
+	}
+	if hasControl(val) {
+		return dst, false
+	}
+	return append(dst, val...), true
+}
+
+// keyMatches compares a JSON key literal (UTF-8) with a plain UTF-8 key.
+func keyMatches(lit, key []byte) bool {
+	if bytes.IndexByte(lit, '\\') < 0 {
+		return bytes.Equal(lit, key)
+	}
+	u := strUnits{s: lit, utf8: true}
+	var buf [4]byte
+	for {
+		c, ok := u.next()
+		if !ok {
+			return len(key) == 0
+		}
+		r := rune(c)
+		switch {
+		case c >= 0xd800 && c < 0xdc00:
+			lo, ok := u.next()
+			if !ok || lo < 0xdc00 || lo >= 0xe000 {
+				return false
+			}
+			r = 0x10000 + (r-0xd800)<<10 + rune(lo) - 0xdc00
+		case c >= 0xdc00 && c < 0xe000:
+			return false
+		}
+		b := utf8.AppendRune(buf[:0], r)
+		if !bytes.HasPrefix(key, b) {
+			return false
+		}
+		key = key[len(b):]
+	}
+}
