@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -79,8 +80,38 @@ func (d Digest) hexSum(dst, msg []byte) []byte {
 const hexDigits = "0123456789abcdef"
 
 func appendHex(dst, src []byte) []byte {
-	for _, b := range src {
-		dst = append(dst, hexDigits[b>>4], hexDigits[b&15])
+	// Grow once and store by index: this runs three times per ticket.
+	n := len(dst)
+	dst = slices.Grow(dst, 2*len(src))[:n+2*len(src)]
+	out := dst[n:]
+	for i, b := range src {
+		out[2*i], out[2*i+1] = hexDigits[b>>4], hexDigits[b&15]
 	}
 	return dst
+}
+
+// equalHex compares, in constant time, the lowercase hex of the digest of
+// msg with want, without writing the hex out.
+func (d Digest) equalHex(msg, want []byte) bool {
+	switch d {
+	case SHA256:
+		s := sha256.Sum256(msg)
+		return equalHexSum(s[:], want)
+	case SHA512:
+		s := sha512.Sum512(msg)
+		return equalHexSum(s[:], want)
+	}
+	s := md5.Sum(msg)
+	return equalHexSum(s[:], want)
+}
+
+func equalHexSum(sum, want []byte) bool {
+	if len(want) != 2*len(sum) {
+		return false
+	}
+	var diff byte
+	for i, b := range sum {
+		diff |= (hexDigits[b>>4] ^ want[2*i]) | (hexDigits[b&15] ^ want[2*i+1])
+	}
+	return diff == 0
 }

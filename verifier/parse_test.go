@@ -126,3 +126,27 @@ func FuzzBase64Paths(f *testing.F) {
 		}
 	})
 }
+
+// equalHexSum must look at every character: flip each one in turn.
+func TestEqualHexSum(t *testing.T) {
+	sum := []byte{0x00, 0x9f, 0xa5, 0xff}
+	want := []byte("009fa5ff")
+	if !equalHexSum(sum, want) {
+		t.Fatal("equal digests compare unequal")
+	}
+	for i := range want {
+		for _, c := range []byte("0123456789abcdefABCDEF!") {
+			if c == want[i] {
+				continue
+			}
+			w := append([]byte{}, want...)
+			w[i] = c
+			if equalHexSum(sum, w) {
+				t.Fatalf("%q compares equal to %q", w, want)
+			}
+		}
+	}
+	if equalHexSum(sum, want[:7]) || equalHexSum(sum, append(want, '0')) {
+		t.Error("a length difference compares equal")
+	}
+}
