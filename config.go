@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -66,8 +67,10 @@ type Cache struct {
 // per <Location>, plus the global ticket settings.
 type Policy struct {
 	Name           string // "" for the default policy
+	Dialect        verifier.Dialect
 	Options        verifier.Options
-	Verifier       *verifier.Verifier
+	DialectOptions verifier.DialectOptions
+	Verifier       *verifier.DialectVerifier
 	CookieName     string
 	Domain         string
 	CookieSecure   bool
@@ -83,7 +86,15 @@ type Policy struct {
 	GuestUser      string // may contain %U or %NU
 	GuestFallback  bool
 	GuestCookie    bool
-	Dialect        string
+	// UserDataHeaders copy fields of JSON user data (passport dialect
+	// with passport_json_user_data) into response headers.
+	UserDataHeaders []UserDataHeader
+}
+
+// UserDataHeader is one entry of user_data_headers.
+type UserDataHeader struct {
+	Header string // canonical form, e.g. "X-Remote-User-Email"
+	Field  string // top-level member of the JSON user data
 }
 
 // Defaults of the keys that have one.
@@ -92,13 +103,11 @@ const (
 	defaultSocketMode     = 0o660
 	defaultReadBufferSize = 32 << 10 // nginx sends up to 4 x 8 KB of headers
 	defaultMaxConns       = 10000
-	defaultTimeout        = 2 * time.Hour
-	defaultRefresh        = 0.5
+	defaultTimeout        = 2 * time.Hour // mod_auth_tkt's; see dialectTimeout
+	defaultRefresh        = 0.5           // mod_auth_tkt's; see dialectRefresh
 	defaultMaxFuture      = 5 * time.Minute
-	defaultCookieName     = "auth_tkt"
 	defaultBackArgName    = "back"
 	defaultGuestUser      = "guest"
-	dialectModAuthTkt     = "mod_auth_tkt"
 
 	minReadBufferSize = 1 << 10
 	maxReadBufferSize = 16 << 20
@@ -264,6 +273,17 @@ type rawTicket struct {
 	CookieExpires  opt[duration] `toml:"cookie_expires"`
 	MaxFuture      opt[duration] `toml:"max_future"`
 	Dialect        opt[string]   `toml:"dialect"`
+	dialectKeys
+}
+
+// dialectKeys are the settings of one dialect only, in [ticket] and in
+// policies. A policy inherits those of [ticket] only when it keeps the
+// global dialect.
+type dialectKeys struct {
+	ReissueTime            opt[duration]          `toml:"reissue_time"`
+	PassportEncodeUserData opt[bool]              `toml:"passport_encode_user_data"`
+	PassportJSONUserData   opt[bool]              `toml:"passport_json_user_data"`
+	UserDataHeaders        opt[map[string]string] `toml:"user_data_headers"`
 }
 
 type rawClientIP struct {
@@ -327,6 +347,7 @@ type rawLoc struct {
 type rawPolicy struct {
 	Tokens opt[[]string] `toml:"tokens"`
 	rawLoc
+	dialectKeys
 	name string
 }
 
@@ -380,6 +401,21 @@ func policyLocKeys(name string) locKeys {
 		GuestUser:      k("guest_user"),
 		GuestFallback:  k("guest_fallback"),
 		GuestCookie:    k("guest_cookie"),
+	}
+}
+
+// dialectKeyNames names the keys a dialectKeys was read from.
+type dialectKeyNames struct {
+	ReissueTime, PassportEncodeUserData, PassportJSONUserData, UserDataHeaders toml.Key
+}
+
+func dialectKeysIn(table ...string) dialectKeyNames {
+	k := func(s string) toml.Key { return key(append(slices.Clone(table), s)...) }
+	return dialectKeyNames{
+		ReissueTime:            k("reissue_time"),
+		PassportEncodeUserData: k("passport_encode_user_data"),
+		PassportJSONUserData:   k("passport_json_user_data"),
+		UserDataHeaders:        k("user_data_headers"),
 	}
 }
 
@@ -437,6 +473,19 @@ func (o *opt[T]) UnmarshalTOML(v any) error {
 		case int64:
 			*p, ok = duration{secs: x, isInt: true}, true
 		}
+	case *map[string]string:
+		if tbl, isTbl := v.(map[string]any); isTbl {
+			ok = true
+			*p = make(map[string]string, len(tbl))
+			for _, k := range slices.Sorted(maps.Keys(tbl)) {
+				s, isStr := tbl[k].(string)
+				if !isStr {
+					o.wrong = fmt.Sprintf("a table whose %q is %s", k, tomlTypeName(tbl[k]))
+					return nil
+				}
+				(*p)[k] = s
+			}
+		}
 	}
 	if !ok {
 		o.wrong = tomlTypeName(v)
@@ -458,6 +507,8 @@ func (o *opt[T]) want() string {
 		return "an array of strings"
 	case duration:
 		return `an integer number of seconds or a duration string such as "2h"`
+	case map[string]string:
+		return `a table of strings such as { "X-Remote-User-Email" = "email" }`
 	}
 	return "another type"
 }
@@ -955,16 +1006,12 @@ func (c *compiler) compile(raw *rawFile, rt *rawTicket, rc *rawClientIP, rr *raw
 	setDuration(c, key("cache", "max_age"), &rch.MaxAge, &cfg.Cache.MaxAge, durRule{wholeSeconds: true})
 
 	// The default policy: global ticket settings plus [redirect] and [guest].
+	// cookie_name, digest_type, ignore_ip, timeout and timeout_refresh
+	// follow the dialect when they are set nowhere: applyDialect.
 	def := &Policy{
-		Options: verifier.Options{
-			Timeout:   defaultTimeout,
-			Refresh:   defaultRefresh,
-			MaxFuture: defaultMaxFuture,
-		},
-		CookieName:  defaultCookieName,
+		Options:     verifier.Options{MaxFuture: defaultMaxFuture},
 		BackArgName: defaultBackArgName,
 		GuestUser:   defaultGuestUser,
-		Dialect:     dialectModAuthTkt,
 	}
 	secretOK := c.compileSecrets(rt, &def.Options)
 	if v, ok := get(c, key("ticket", "digest_type"), &rt.DigestType); ok {
@@ -999,6 +1046,8 @@ func (c *compiler) compile(raw *rawFile, rt *rawTicket, rc *rawClientIP, rr *raw
 		GuestCookie:    rg.Cookie,
 	}
 	c.applyLoc(def, &global, &globalLocKeys)
+	globalScope := scope{loc: &global, keys: &globalLocKeys, dk: &rt.dialectKeys, dkeys: dialectKeysIn("ticket")}
+	c.applyDialect(def, nil, globalScope, globalScope, rt.DigestType.Set)
 	cfg.Default = def
 
 	for _, rp := range rps {
@@ -1009,6 +1058,8 @@ func (c *compiler) compile(raw *rawFile, rt *rawTicket, rc *rawClientIP, rr *raw
 		p.Name = rp.name
 		pk := policyLocKeys(rp.name)
 		c.applyLoc(&p, &rp.rawLoc, &pk)
+		own := scope{loc: &rp.rawLoc, keys: &pk, dk: &rp.dialectKeys, dkeys: dialectKeysIn("policy", rp.name), policy: rp.name}
+		c.applyDialect(&p, def, own, globalScope, rt.DigestType.Set)
 		tk := key("policy", rp.name, "tokens")
 		if v, ok := get(c, tk, &rp.Tokens); ok {
 			if toks, err := parseTokens(v); err != nil {
@@ -1032,12 +1083,169 @@ func (c *compiler) compile(raw *rawFile, rt *rawTicket, rc *rawClientIP, rr *raw
 }
 
 func (c *compiler) buildVerifier(k toml.Key, p *Policy) {
-	v, err := verifier.New(p.Options)
+	v, err := verifier.NewDialect(p.Dialect, p.Options, p.DialectOptions)
 	if err != nil {
+		if p.Dialect != verifier.ModAuthTkt {
+			k = append(slices.Clone(k), "dialect") // only a dialect's own rules can fail here
+		}
 		c.problem(k, "%v", err)
 		return
 	}
 	p.Verifier = v
+}
+
+// scope is where a policy's settings are read from: [ticket] (with
+// [redirect] and [guest]) for the default policy, [policy.NAME] for the
+// others.
+type scope struct {
+	loc    *rawLoc
+	keys   *locKeys
+	dk     *dialectKeys
+	dkeys  dialectKeyNames
+	policy string // "" for [ticket]
+}
+
+// The dialect libraries' own defaults where mod_auth_tkt's differ:
+// passport-authtkt and Pyramid have no timeout unless given one;
+// passport-authtkt re-sends the cookie on every response when it has a
+// timeout (refresh 1); Pyramid has no refresh fraction, only reissue_time.
+func dialectTimeout(d verifier.Dialect) time.Duration {
+	if d == verifier.ModAuthTkt {
+		return defaultTimeout
+	}
+	return 0
+}
+
+func dialectRefresh(d verifier.Dialect) float64 {
+	switch d {
+	case verifier.Passport:
+		return 1
+	case verifier.Pyramid:
+		return 0
+	}
+	return defaultRefresh
+}
+
+// applyDialect completes p once applyLoc has read own (and, for a policy,
+// p was copied from parent, the default policy): the settings whose
+// default follows the dialect and that are set neither in own nor in
+// [ticket] (global) take the dialect's default; the dialect-only keys are
+// read and checked against p's dialect; and the combinations the dialect's
+// library cannot have are refused.
+//
+// digest_type is global only. When it is not set, every policy signs with
+// its own dialect's default digest (MD5, or SHA512 for pyramid); when it
+// is, every policy uses it, and a passport policy then needs "MD5".
+//
+// The dialect-only keys of [ticket] belong to the global dialect: a policy
+// of another dialect does not inherit them.
+func (c *compiler) applyDialect(p, parent *Policy, own, global scope, digestSet bool) {
+	d := p.Dialect
+	set := func(f func(l *rawLoc) bool) bool { return f(own.loc) || f(global.loc) }
+	if !set(func(l *rawLoc) bool { return l.CookieName.Set }) {
+		p.CookieName = d.CookieName()
+	}
+	if !set(func(l *rawLoc) bool { return l.IgnoreIP.Set }) {
+		p.Options.IgnoreIP = d.DefaultIgnoreIP()
+	}
+	if !set(func(l *rawLoc) bool { return l.Timeout.Set }) {
+		p.Options.Timeout = dialectTimeout(d)
+	}
+	if !set(func(l *rawLoc) bool { return l.TimeoutRefresh.Set }) {
+		p.Options.Refresh = dialectRefresh(d)
+	}
+	if !digestSet {
+		p.Options.Digest = d.DefaultDigest()
+	}
+
+	// Settings of [ticket] that this policy inherits although its dialect
+	// differs are blamed on the policy (the key to set is named); those of
+	// a policy keeping the global dialect were blamed in [ticket] already.
+	switched := parent != nil && parent.Dialect != d
+	if switched {
+		p.DialectOptions = verifier.DialectOptions{}
+		p.UserDataHeaders = nil
+	}
+	c.readDialectKeys(p, own)
+
+	here := "[ticket]"
+	if own.policy != "" {
+		here = "[policy." + own.policy + "]"
+	}
+	if d == verifier.Passport && p.Options.Digest != verifier.MD5 {
+		switch {
+		case parent == nil:
+			c.problem(key("ticket", "digest_type"), `passport-authtkt only signs with MD5: leave digest_type out or set it to "MD5" (ticket.dialect is "passport")`)
+		case switched:
+			c.problem(own.keys.Dialect, "passport-authtkt only signs with MD5, but ticket.digest_type, which every policy uses, is %v", p.Options.Digest)
+		}
+	}
+	if d == verifier.Pyramid && p.Options.Refresh != 0 {
+		switch {
+		case own.loc.TimeoutRefresh.Set:
+			c.problem(own.keys.TimeoutRefresh, "%v: pyramid has no refresh fraction (want 0 or no timeout_refresh; pyramid re-issues tickets after reissue_time)", p.Options.Refresh)
+		case switched:
+			c.problem(own.keys.TimeoutRefresh, "inherits ticket.timeout_refresh = %v, but pyramid has no refresh fraction: set timeout_refresh = 0 in %s (pyramid re-issues tickets after reissue_time)", p.Options.Refresh, here)
+		}
+	}
+	if d != verifier.ModAuthTkt && p.GuestCookie {
+		switch {
+		case own.loc.GuestCookie.Set:
+			c.problem(own.keys.GuestCookie, "guest tickets are mod_auth_tkt's: not available with dialect %q", d)
+		case switched:
+			c.problem(own.keys.GuestCookie, "inherits guest.cookie = true, but guest tickets are mod_auth_tkt's: set guest_cookie = false in %s (dialect %q)", here, d)
+		}
+	}
+}
+
+// readDialectKeys reads the dialect-only keys of s into p, refusing those
+// that are not for p's dialect.
+func (c *compiler) readDialectKeys(p *Policy, s scope) {
+	d := p.Dialect
+	k := s.dkeys
+	only := func(k toml.Key, want verifier.Dialect) bool {
+		if d != want {
+			c.problem(k, "only for dialect %q, and the dialect here is %q", want, d)
+			return false
+		}
+		return true
+	}
+	if s.dk.ReissueTime.Set && only(k.ReissueTime, verifier.Pyramid) {
+		var r time.Duration
+		if setDuration(c, k.ReissueTime, &s.dk.ReissueTime, &r, durRule{wholeSeconds: true, max: math.MaxUint32 * time.Second}) {
+			p.DialectOptions.PyramidReissue = true
+			p.DialectOptions.PyramidReissueTime = r
+		}
+	}
+	if s.dk.PassportEncodeUserData.Set && only(k.PassportEncodeUserData, verifier.Passport) {
+		if v, ok := get(c, k.PassportEncodeUserData, &s.dk.PassportEncodeUserData); ok {
+			p.DialectOptions.PassportPlainUserData = !v
+		}
+	}
+	if s.dk.PassportJSONUserData.Set && only(k.PassportJSONUserData, verifier.Passport) {
+		if v, ok := get(c, k.PassportJSONUserData, &s.dk.PassportJSONUserData); ok {
+			p.DialectOptions.PassportJSONUserData = v
+		}
+	}
+	if s.dk.UserDataHeaders.Set && only(k.UserDataHeaders, verifier.Passport) {
+		if v, ok := get(c, k.UserDataHeaders, &s.dk.UserDataHeaders); ok {
+			if hs, err := parseUserDataHeaders(v); err != nil {
+				c.problem(k.UserDataHeaders, "%v", err)
+			} else {
+				p.UserDataHeaders = hs
+			}
+		}
+	}
+	if len(p.UserDataHeaders) > 0 && !p.DialectOptions.PassportJSONUserData {
+		// Blamed where the headers were set, or where a policy turns off
+		// the JSON its inherited headers need.
+		switch {
+		case s.dk.UserDataHeaders.Set:
+			c.problem(k.UserDataHeaders, "needs JSON user data (passport_json_user_data = true)")
+		case s.dk.PassportJSONUserData.Set:
+			c.problem(k.PassportJSONUserData, "user_data_headers (inherited from [ticket]) needs JSON user data")
+		}
+	}
 }
 
 func (c *compiler) compileLimits(rl *rawLimits, l *Limits) {
@@ -1215,7 +1423,13 @@ func (c *compiler) applyLoc(p *Policy, l *rawLoc, k *locKeys) {
 	setString(c, k.Domain, &l.Domain, &p.Domain, checkDomain)
 	setBool(c, k.CookieSecure, &l.CookieSecure, &p.CookieSecure)
 	setDuration(c, k.CookieExpires, &l.CookieExpires, &p.CookieExpires, durRule{wholeSeconds: true, emptyIsZero: true})
-	setString(c, k.Dialect, &l.Dialect, &p.Dialect, checkDialect)
+	if v, ok := get(c, k.Dialect, &l.Dialect); ok {
+		if d, err := verifier.ParseDialect(v); err != nil {
+			c.problem(k.Dialect, "%v", err)
+		} else {
+			p.Dialect = d
+		}
+	}
 	setString(c, k.LoginURL, &l.LoginURL, &p.LoginURL, checkURL)
 	setString(c, k.TimeoutURL, &l.TimeoutURL, &p.TimeoutURL, checkURL)
 	setString(c, k.PostTimeoutURL, &l.PostTimeoutURL, &p.PostTimeoutURL, checkURL)
@@ -1295,14 +1509,75 @@ func checkDomain(s string) error {
 	return nil
 }
 
-func checkDialect(s string) error {
-	switch s {
-	case dialectModAuthTkt:
-		return nil
-	case "passport", "pyramid":
-		return fmt.Errorf("dialect %q is not supported yet (want %q)", s, dialectModAuthTkt)
+// parseUserDataHeaders checks user_data_headers: header name -> JSON
+// field. The names become response headers that nginx copies with
+// auth_request_set, so they must be tokens and must not be a header
+// tktgate or nginx gives another meaning.
+func parseUserDataHeaders(m map[string]string) ([]UserDataHeader, error) {
+	if len(m) == 0 {
+		return nil, errors.New(`empty table (want { "X-Remote-User-Email" = "email" })`)
 	}
-	return fmt.Errorf("unknown dialect %q (want %q)", s, dialectModAuthTkt)
+	hs := make([]UserDataHeader, 0, len(m))
+	seen := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		field := m[name]
+		if err := checkHeaderName(name); err != nil {
+			return nil, err
+		}
+		canon := canonicalHeader(name)
+		if prev, dup := seen[canon]; dup {
+			return nil, fmt.Errorf("header %q is named twice (as %q and %q)", canon, prev, name)
+		}
+		seen[canon] = name
+		if field == "" || !utf8.ValidString(field) || strings.ContainsFunc(field, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return nil, fmt.Errorf("header %q: invalid JSON field name %q", name, field)
+		}
+		hs = append(hs, UserDataHeader{Header: canon, Field: field})
+	}
+	return hs, nil
+}
+
+// reservedHeaders are response headers tktgate sets itself or that nginx
+// or HTTP give a meaning of their own (lower case).
+var reservedHeaders = []string{
+	"x-remote-user", "x-remote-user-tokens", "x-remote-user-data",
+	"set-cookie", "location", "cache-control", "expires", "date", "server",
+	"connection", "keep-alive", "transfer-encoding", "trailer", "upgrade",
+	"www-authenticate", "vary", "age", "etag", "last-modified",
+}
+
+func checkHeaderName(s string) error {
+	if s == "" {
+		return errors.New("empty header name")
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0) {
+			return fmt.Errorf("invalid header name %q (want letters, digits and -)", s)
+		}
+	}
+	l := strings.ToLower(s)
+	if slices.Contains(reservedHeaders, l) || strings.HasPrefix(l, "x-accel-") || strings.HasPrefix(l, "content-") || strings.HasPrefix(l, "proxy-") {
+		return fmt.Errorf("header %q is reserved (tktgate or nginx give it a meaning of its own)", s)
+	}
+	return nil
+}
+
+// canonicalHeader writes a header name as fasthttp stores it: upper case
+// at the start and after each '-', lower case elsewhere.
+func canonicalHeader(s string) string {
+	b := []byte(s)
+	up := true
+	for i, c := range b {
+		switch {
+		case up && c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case !up && c >= 'A' && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+		}
+		up = c == '-'
+	}
+	return string(b)
 }
 
 // checkURL accepts "" (unset), an absolute http(s) URL or an absolute path.

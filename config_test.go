@@ -216,9 +216,11 @@ func TestConfigErrors(t *testing.T) {
 
 	// dialect
 	f(sec+"dialect = \"mod_auth_tkt\"\n", "")
-	f(sec+"dialect = \"passport\"\n", `test.toml:3: ticket.dialect: dialect "passport" is not supported yet`)
-	f(sec+"dialect = \"pyramid\"\n", `ticket.dialect: dialect "pyramid" is not supported yet`)
-	f(sec+"dialect = \"apache\"\n", `ticket.dialect: unknown dialect "apache" (want "mod_auth_tkt")`)
+	f(sec+"dialect = \"passport\"\n", "")
+	f(sec+"dialect = \"pyramid\"\n", "")
+	f(sec+"dialect = \"apache\"\n", `test.toml:3: ticket.dialect: unknown dialect "apache" (want mod_auth_tkt, passport or pyramid)`)
+	f(sec+"dialect = \"Passport\"\n", `ticket.dialect: unknown dialect "Passport"`)
+	f(sec+"dialect = 1\n", "ticket.dialect: want a string, not an integer")
 	f(sec+"dialect = \"MOD_AUTH_TKT\"\n", `ticket.dialect: unknown dialect "MOD_AUTH_TKT"`)
 
 	// [client_ip]
@@ -382,7 +384,7 @@ func TestConfigErrors(t *testing.T) {
 	f(sec+"[policy.a]\ndomain = \"a;b\"\n", "policy.a.domain: invalid cookie domain")
 	f(sec+"[policy.a]\ncookie_secure = 1\n", "policy.a.cookie_secure: want a boolean")
 	f(sec+"[policy.a]\ncookie_expires = \"1.5s\"\n", "policy.a.cookie_expires: 1.5s is not a whole number of seconds")
-	f(sec+"[policy.a]\ndialect = \"pyramid\"\n", `policy.a.dialect: dialect "pyramid" is not supported yet`)
+	f(sec+"[policy.a]\ndialect = \"pyramide\"\n", `test.toml:4: policy.a.dialect: unknown dialect "pyramide"`)
 	f(sec+"[policy.a]\nlogin_url = \"x\"\n", `policy.a.login_url: URL "x" is neither`)
 	f(sec+"[policy.a]\ntimeout_url = \"x\"\n", `policy.a.timeout_url: URL "x" is neither`)
 	f(sec+"[policy.a]\npost_timeout_url = \"x\"\n", `policy.a.post_timeout_url: URL "x" is neither`)
@@ -516,7 +518,6 @@ func TestConfigValues(t *testing.T) {
 		CookieName:  "auth_tkt",
 		BackArgName: "back",
 		GuestUser:   "guest",
-		Dialect:     "mod_auth_tkt",
 	})
 	f(sec, func(c *Config) any { return def(c).Verifier != nil && def(c).Verifier.Digest() == verifier.MD5 }, true)
 
@@ -566,7 +567,7 @@ func TestConfigValues(t *testing.T) {
 	f(sec+"max_future = \"0m\"\n", func(c *Config) any { return opts(c).MaxFuture < 0 }, true)
 	f(sec+"max_future = \"10m\"\n", func(c *Config) any { return opts(c).MaxFuture }, 10*time.Minute)
 	f(sec+"max_future = 30\n", func(c *Config) any { return opts(c).MaxFuture }, 30*time.Second)
-	f(sec+"dialect = \"mod_auth_tkt\"\n", func(c *Config) any { return def(c).Dialect }, "mod_auth_tkt")
+	f(sec+"dialect = \"mod_auth_tkt\"\n", func(c *Config) any { return def(c).Dialect }, verifier.ModAuthTkt)
 
 	// [client_ip]
 	header := func(c *Config) any { return c.ClientIP.Header }
@@ -677,7 +678,6 @@ cookie = true
 		GuestUser:      "visitor",
 		GuestFallback:  true,
 		GuestCookie:    true,
-		Dialect:        "mod_auth_tkt",
 	}
 	f := func(overrides string, edit func(p *Policy)) {
 		t.Helper()

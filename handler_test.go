@@ -26,7 +26,7 @@ func handlerFixture(tb testing.TB, config string, extraHeaders string) (*Server,
 	}
 	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
 	s.load(cfg)
-	v := cfg.Default.Verifier
+	v := cfg.Default.Verifier.Verifier() // the raw mod_auth_tkt ticket
 	tkt := verifier.AppendBase64(nil, v.Sign(nil, []byte("alice"), []byte("admin,editor"), []byte("Alice Smith"), netip.MustParseAddr("127.0.0.1"), time.Now()))
 	raw := "GET /auth HTTP/1.1\r\nHost: gate\r\nX-Real-IP: 127.0.0.1\r\nX-Original-URL: https://app.example.com/docs/page?x=1\r\n" +
 		"Cookie: _ga=GA1.2.1234567890.1234567890; theme=dark; auth_tkt=" + string(tkt) + "; lang=en\r\n" + extraHeaders + "\r\n"
@@ -81,7 +81,7 @@ func BenchmarkServeConn(b *testing.B) {
 	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
 	s.load(cfg)
 	srv := &fasthttp.Server{Handler: s.Handler, NoDefaultServerHeader: true, NoDefaultContentType: true, NoDefaultDate: true}
-	tkt := verifier.AppendBase64(nil, cfg.Default.Verifier.Sign(nil, []byte("alice"), []byte("admin,editor"), []byte("Alice Smith"), netip.MustParseAddr("127.0.0.1"), time.Now()))
+	tkt := verifier.AppendBase64(nil, cfg.Default.Verifier.Verifier().Sign(nil, []byte("alice"), []byte("admin,editor"), []byte("Alice Smith"), netip.MustParseAddr("127.0.0.1"), time.Now()))
 	req := []byte("GET /auth HTTP/1.1\r\nHost: gate\r\nX-Real-IP: 127.0.0.1\r\nX-Original-URL: https://app.example.com/docs/page?x=1\r\n" +
 		"Cookie: _ga=GA1.2.1234567890.1234567890; theme=dark; auth_tkt=" + string(tkt) + "; lang=en\r\n\r\n")
 	pc := fasthttputil.NewPipeConns()

@@ -292,7 +292,8 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tktgate ticket: -ip: %v\n", err)
 		return 2
 	}
-	if !cfg.Default.Options.IgnoreIP && !ip.Unmap().Is4() {
+	dialect := cfg.Default.Dialect
+	if dialect == verifier.ModAuthTkt && !cfg.Default.Options.IgnoreIP && !ip.Unmap().Is4() {
 		fmt.Fprintln(stderr, "tktgate ticket: -ip must be IPv4 (mod_auth_tkt binds tickets to IPv4 only) unless ignore_ip is on")
 		return 2
 	}
@@ -302,7 +303,11 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 		tk[i] = strings.TrimSpace(tk[i])
 	}
 	tokStr := strings.Join(tk, ",")
-	if err := verifier.CheckFields([]byte(*uid), []byte(tokStr), []byte(*data)); err != nil {
+	if dialect != verifier.ModAuthTkt && *raw {
+		fmt.Fprintf(stderr, "tktgate ticket: -raw is for mod_auth_tkt tickets (the dialect is %s)\n", dialect)
+		return 2
+	}
+	if err := verifier.CheckFields([]byte(*uid), []byte(tokStr), []byte(*data)); dialect == verifier.ModAuthTkt && err != nil {
 		fmt.Fprintf(stderr, "tktgate ticket: %v\n", err)
 		return 2
 	}
@@ -314,9 +319,16 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 		}
 		when = time.Unix(*ts, 0)
 	}
-	t := cfg.Default.Verifier.Sign(nil, []byte(*uid), []byte(tokStr), []byte(*data), ip, when)
-	if !*raw {
-		t = verifier.AppendBase64(nil, t)
+	var t []byte
+	if dialect == verifier.ModAuthTkt {
+		t = cfg.Default.Verifier.Verifier().Sign(nil, []byte(*uid), []byte(tokStr), []byte(*data), ip, when)
+		if !*raw {
+			t = verifier.AppendBase64(nil, t)
+		}
+	} else if t = cfg.Default.Verifier.Sign(nil, []byte(*uid), []byte(tokStr), []byte(*data), ip, when); len(t) == 0 {
+		// The cookie value as the dialect's library writes it.
+		fmt.Fprintf(stderr, "tktgate ticket: the %s dialect cannot carry these fields (or this -ip)\n", dialect)
+		return 2
 	}
 	fmt.Fprintln(stdout, string(t))
 	return 0

@@ -33,9 +33,16 @@ type runtime struct {
 
 type policy struct {
 	*Policy
-	v          *verifier.Verifier
+	v          *verifier.DialectVerifier
 	cookieName []byte
+	cookieSep  string // how several Cookie headers are joined
+	userData   []userDataHeader
 	stats      *policyStats
+}
+
+// userDataHeader is a UserDataHeader ready for the hot path.
+type userDataHeader struct {
+	header, field []byte
 }
 
 // Server answers auth_request subrequests.
@@ -58,7 +65,14 @@ func newServer(log *slog.Logger, m *metrics) *Server {
 func (s *Server) load(cfg *Config) {
 	rt := &runtime{cfg: cfg, policies: map[string]*policy{}}
 	mk := func(p *Policy) *policy {
-		return &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), stats: s.metrics.policy(p.Name)}
+		pp := &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), cookieSep: ", ", stats: s.metrics.policy(p.Name)}
+		if p.Dialect == verifier.Passport {
+			pp.cookieSep = "; " // Node.js joins repeated Cookie headers so
+		}
+		for _, h := range p.UserDataHeaders {
+			pp.userData = append(pp.userData, userDataHeader{[]byte(h.Header), []byte(h.Field)})
+		}
+		return pp
 	}
 	rt.def = mk(cfg.Default)
 	for name, p := range cfg.Policies {
@@ -81,6 +95,7 @@ type state struct {
 	loc    []byte
 	tmp    []byte
 	guest  []byte
+	field  []byte // one user_data_headers value
 }
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
@@ -205,7 +220,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 
 	fromURL := false
 	err := verifier.ErrNoTicket
-	if q := query(uri); q != nil {
+	if q := query(uri); q != nil && p.Dialect.URLTickets() {
 		if val, ok := verifier.QueryTicket(q, p.cookieName); ok && len(val) > 0 {
 			err = p.v.Verify(tk, val, ip, now)
 			// Like mod_auth_tkt, a URL ticket with a good digest is used
@@ -214,7 +229,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		}
 	}
 	if !fromURL {
-		st.cookie = joinCookies(st.cookie[:0], req.RawHeaders())
+		st.cookie = joinCookies(st.cookie[:0], req.RawHeaders(), p.cookieSep)
 		err = verifier.ErrNoTicket
 		if c := p.v.CookieTicket(st.cookie, p.cookieName); c != nil {
 			err = p.v.Verify(tk, c, ip, now)
@@ -269,8 +284,18 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 	resp.SetCanonical(hXRemoteUser, tk.UID)
 	resp.SetCanonical(hXRemoteUserTokens, tk.Tokens)
 	resp.SetCanonical(hXRemoteUserData, tk.Data)
+	for i := range p.userData {
+		h := &p.userData[i]
+		var ok bool
+		// A missing field, null, or a value unfit for a header: no header.
+		if st.field, ok = verifier.AppendJSONField(st.field[:0], tk.Data, h.field); ok {
+			resp.SetCanonical(h.header, st.field)
+		}
+	}
 	switch {
 	case tk.NeedsRefresh:
+		// The dialect's own refreshed cookie value, already in the form
+		// its library writes (base64, or WebOb's quoting for pyramid).
 		st.tmp = p.v.AppendRefresh(st.tmp[:0], tk, ip, now)
 		if len(st.tmp) > 0 {
 			st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
@@ -595,9 +620,10 @@ func query(uri []byte) []byte {
 }
 
 // joinCookies collects every Cookie header from the raw request headers,
-// joined with ", " as httpd merges repeated headers. fasthttp's own
-// cookie parser normalises values, and mod_auth_tkt does not.
-func joinCookies(dst, raw []byte) []byte {
+// joined with sep: ", " as httpd merges repeated headers, or "; " as
+// Node.js does (passport). fasthttp's own cookie parser normalises
+// values, and the ticket libraries do not.
+func joinCookies(dst, raw []byte, sep string) []byte {
 	n := 0
 	for len(raw) > 0 {
 		line := raw
@@ -613,7 +639,7 @@ func joinCookies(dst, raw []byte) []byte {
 		}
 		v := bytes.Trim(line[c+1:], " \t")
 		if n > 0 {
-			dst = append(dst, ", "...)
+			dst = append(dst, sep...)
 		}
 		dst = append(dst, v...)
 		n++
