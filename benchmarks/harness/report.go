@@ -27,9 +27,10 @@ type report struct {
 
 func newReport(h *harness) *report {
 	r := &report{h: h, pins: map[string]string{}}
+	// Output even on a non-zero exit: wrk -v exits 1.
 	cmdOut := func(name string, args ...string) string {
 		out, err := exec.Command(name, args...).CombinedOutput()
-		if err != nil {
+		if err != nil && len(out) == 0 {
 			return "not installed"
 		}
 		return strings.TrimSpace(string(out))
@@ -115,9 +116,28 @@ func us(v float64) string {
 	return fmt.Sprintf("%.1f µs", v)
 }
 
+// ratioCell is "median (spread)", the spread being the interquartile
+// range of the per-round ratios from 4 rounds on, else their range.
 func ratioCell(a, b *series) string {
 	m, lo, hi := ratio(a, b)
-	return fmt.Sprintf("**%s** (%s–%s)", x(m), fmt.Sprintf("%.2f", lo), fmt.Sprintf("%.2f", hi))
+	c, n := cleanRounds(a, b)
+	used := fmt.Sprintf("%d/%d rounds", c, n)
+	if 2*c < n {
+		used = fmt.Sprintf("all %d rounds, few clean", n)
+	}
+	if len(ratios(a, b)) == 1 {
+		return fmt.Sprintf("**%s**", x(m))
+	}
+	return fmt.Sprintf("**%s** (%.2f–%.2f; %s)", x(m), lo, hi, used)
+}
+
+// costCell is b's CPU per answer over a's: the rate ratio the CPU costs
+// predict for two servers that each have a core to themselves.
+func costCell(a, b *series) string {
+	if a.cpu() <= 0 || b.cpu() <= 0 {
+		return "—"
+	}
+	return x(b.cpu() / a.cpu())
 }
 
 func verdict(ok bool) string {
@@ -136,7 +156,7 @@ func (r *report) headlineRow(what string, a, b *series, target string, ok func(f
 	case ok != nil:
 		v = verdict(ok(m))
 	}
-	r.headline = append(r.headline, fmt.Sprintf("| %s | %s req/s | %s req/s | %s | %s | %s |", what, rps(a.rps()), rps(b.rps()), ratioCell(a, b), target, v))
+	r.headline = append(r.headline, fmt.Sprintf("| %s | %s req/s | %s req/s | %s | %s | %s | %s |", what, rps(a.rps()), rps(b.rps()), ratioCell(a, b), costCell(a, b), target, v))
 }
 
 func find(ss []*series, name string) *series {
@@ -191,13 +211,13 @@ func (r *report) groupA(ss []*series, pids map[string]int) {
 	r.headlineRow("2. tktgate vs the same check on net/http", g, n, "> 1× (shows what fasthttp buys)", nil)
 	var b strings.Builder
 	fmt.Fprintf(&b, "### 1–2. tktgate vs the fasthttp ceiling vs net/http\n\n%d rounds × %d s per server, alternated (ceiling, tktgate, net/http, then backwards), %d keep-alive connections, after %d s of warm-up each.\n\n", len(c.samples), r.h.cfg.secs, r.h.conns, r.h.cfg.warm)
-	b.WriteString("| server | req/s (median) | tktgate ÷ it (per-round median, range) | server CPU per answer | wrk p50 / p99 (closed loop) | bytes per answer |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| server | req/s (median) | tktgate ÷ it | server CPU per answer | CPU share | wrk p50 / p99 (closed loop) | bytes per answer |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range []*series{c, g, n} {
 		rc := "—"
 		if s != g {
 			rc = ratioCell(g, s)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rc, us(s.cpu()),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rc, us(s.cpu()), share(s),
 			us(s.med(func(x sample) float64 { return x.p50 })), us(s.med(func(x sample) float64 { return x.p99 })), s.med(func(x sample) float64 { return x.bytesPer }))
 	}
 	r.add(b.String())
@@ -217,7 +237,7 @@ func (r *report) groupB(ss []*series, checked, nginxServed int) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### 3. nginx + tktgate vs Apache + mod_auth_tkt, the same 612-byte file\n\n%d round(s) × %d s each, alternated, %d keep-alive connections. The client sends the browser headers and the same Cookie header as above. nginx has one worker; tktgate runs beside it on the same CPU.\n\n", len(ss[0].samples), r.h.cfg.secs, r.h.conns)
-	b.WriteString("| setup | req/s (median) | ÷ nginx static | ÷ Apache | server CPU per answer (all its processes) | wrk p50 / p99 | bytes per answer |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| setup | req/s (median) | ÷ nginx static | ÷ Apache | server CPU per answer (all its processes) | CPU share | wrk p50 / p99 | bytes per answer |\n|---|---|---|---|---|---|---|---|\n")
 	for _, s := range ss {
 		rs, ra := "—", "—"
 		if st != nil && s != st {
@@ -226,7 +246,7 @@ func (r *report) groupB(ss []*series, checked, nginxServed int) {
 		if ap != nil && s != ap {
 			ra = ratioCell(s, ap)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rs, ra, us(s.cpu()),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rs, ra, us(s.cpu()), share(s),
 			us(s.med(func(x sample) float64 { return x.p50 })), us(s.med(func(x sample) float64 { return x.p99 })), s.med(func(x sample) float64 { return x.bytesPer }))
 	}
 	b.WriteString("\n- **nginx + tktgate** is the contract's wiring as shipped: `upstream authtkt { server 127.0.0.1:PORT; keepalive 32; }`.\n")
@@ -244,17 +264,23 @@ func (r *report) latency(res []latResult) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### 4. Latency at a fixed rate\n\n`benchmarks/loadgen`, open loop: %g req/s over %d keep-alive connections, each request due at a fixed time and timed from then (a stall is charged to every request queued behind it, as wrk2 does); %d round(s) × %v per server after %v of warm-up, alternated, samples pooled.\n\n",
 		c.latRate, c.latConns, c.latRounds, c.latDur, c.latWarm)
-	b.WriteString("| server | achieved req/s | p50 | p90 | p99 | p99.9 | max | samples | errors | generator lag p99 |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| server | achieved req/s | p50 | p90 | p99 | p99.9 | max | samples | errors | generator lag p99 | runs redone |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, l := range res {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d | %s |\n", l.name, rps(l.achieved), us(l.p50), us(l.p90), us(l.p99), us(l.p999), us(l.max), l.samples, l.errs, us(l.lagP99))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %d | %s | %d |\n", l.name, rps(l.achieved), us(l.p50), us(l.p90), us(l.p99), us(l.p999), us(l.max), l.samples, l.errs, us(l.lagP99), l.retries)
 	}
-	b.WriteString("\nThe generator lag is how late loadgen itself wrote requests (timer and scheduling error on the client CPU); latencies include it.\n")
+	fmt.Fprintf(&b, "\nThe generator lag is how late loadgen itself wrote requests (timer and scheduling error on the client CPU); latencies include it. A run whose lag p99 exceeded %d µs (loadgen held up by other work on the machine) was redone, up to %d times; a lag above that in the table means every try was disturbed.\n", maxLagUs, c.latRetry)
 	r.add(b.String())
 }
 
 func (r *report) memory(n, idle, idleHWM, rss, hwm int) {
 	r.add(fmt.Sprintf("### 4. tktgate's memory\n\nA fresh tktgate, VmRSS / VmHWM from /proc/PID/status:\n\n| when | requests answered | VmRSS | VmHWM (peak) |\n|---|---|---|---|\n| after start-up and one request | 1 | %s | %s |\n| after the load (%d connections) | %s | %s | %s |\n",
 		mib(idle), mib(idleHWM), r.h.conns, rps(float64(n)), mib(rss), mib(hwm)))
+}
+
+// share is the median share of its CPU the server got, and how many of
+// its runs were clean.
+func share(s *series) string {
+	return fmt.Sprintf("%.0f%% (%d/%d clean)", 100*s.med(func(x sample) float64 { return x.util }), s.nClean(), len(s.samples))
 }
 
 func mib(kb int) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
@@ -405,7 +431,7 @@ func (r *report) micro(m map[string]*benchStats, stat string) {
 				t = "≤ 1.15×: " + verdict(vns/bns <= 1.15)
 			}
 			if enc == "raw" && d == "MD5" {
-				r.headline = append(r.headline, fmt.Sprintf("| micro: `Verify/MD5/raw` vs `DigestBaseline/MD5` (ns/op, medians of 6) | %.0f ns | %.0f ns | **%s** | ≤ 1.15× | %s |", vns, bns, x(vns/bns), verdict(vns/bns <= 1.15)))
+				r.headline = append(r.headline, fmt.Sprintf("| micro: `Verify/MD5/raw` vs `DigestBaseline/MD5` (ns/op, medians of 6) | %.0f ns | %.0f ns | **%s** | — | ≤ 1.15× | %s |", vns, bns, x(vns/bns), verdict(vns/bns <= 1.15)))
 			}
 			fmt.Fprintf(&b, "| %s | %.0f ns | %s | %.0f ns | %s | %s | %s |\n", d, bns, enc, vns, x(vns/bns), fmtAllocs(v.allocs), t)
 		}
@@ -451,8 +477,8 @@ func (r *report) String() string {
 		b.WriteString("- pinning: none (one CPU)\n")
 	}
 	b.WriteString("\n### Headline: ratios measured side by side\n\n")
-	b.WriteString("Each ratio is taken per round between runs seconds apart, then the median over rounds; the range shows the spread. req/s are medians.\n\n")
-	b.WriteString("| comparison | A | B | A ÷ B (range over rounds) | target | result |\n|---|---|---|---|---|---|\n")
+	b.WriteString("Each ratio is taken per round between runs seconds apart, then the median over the rounds; in brackets the interquartile range of the per-round ratios (their whole range below 4 rounds) and how many rounds were clean (both servers got at least 90% of their best CPU share: other work on the machine did not take their CPU). req/s are medians of the clean runs. \"By CPU per answer\" is B's server CPU time per answer over A's: the ratio of rates that the two costs predict, which the machine's other load disturbs much less.\n\n")
+	b.WriteString("| comparison | A | B | A ÷ B by req/s (IQR; rounds used) | A ÷ B by CPU per answer | target | result |\n|---|---|---|---|---|---|---|\n")
 	for _, l := range r.headline {
 		b.WriteString(l + "\n")
 	}

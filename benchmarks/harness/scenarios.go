@@ -19,6 +19,7 @@ type latResult struct {
 	p50, p90, p99, p999, max   float64 // µs
 	lagP99                     float64
 	samples, bad, errs, rounds int
+	retries                    int
 	firstErr                   string
 }
 
@@ -30,6 +31,9 @@ type loadgenOut struct {
 	LagP99us    float64 `json:"lag_p99_us"`
 	FirstError  string  `json:"first_error"`
 }
+
+// maxLagUs is the most loadgen's p99 lateness may be in a valid run.
+const maxLagUs = 1000
 
 // latency runs loadgen against each target at the same fixed rate,
 // alternating, and pools each target's latencies over the rounds.
@@ -53,13 +57,23 @@ func (h *harness) latency(ts []target) error {
 			for _, hd := range t.headers {
 				args = append(args, "-H", hd)
 			}
-			out, err := h.command(h.clientCPU, h.binPath("loadgen"), args...).Output()
-			if err != nil {
-				return fmt.Errorf("loadgen %s: %v\n%s", t.name, err, out)
-			}
+			// A run in which loadgen itself was held up (other work on
+			// its CPU) measures the machine, not the server: try again,
+			// up to latRetry times.
 			var o loadgenOut
-			if err := json.Unmarshal(out, &o); err != nil {
-				return fmt.Errorf("loadgen %s: %v\n%s", t.name, err, out)
+			for attempt := 0; ; attempt++ {
+				out, err := h.command(h.clientCPU, h.binPath("loadgen"), args...).Output()
+				if err != nil {
+					return fmt.Errorf("loadgen %s: %v\n%s", t.name, err, out)
+				}
+				o = loadgenOut{}
+				if err := json.Unmarshal(out, &o); err != nil {
+					return fmt.Errorf("loadgen %s: %v\n%s", t.name, err, out)
+				}
+				if o.LagP99us <= maxLagUs || attempt >= c.latRetry {
+					break
+				}
+				res[i].retries++
 			}
 			b, err := os.ReadFile(file)
 			if err != nil {

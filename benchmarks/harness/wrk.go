@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // target is one thing wrk loads.
@@ -16,6 +17,9 @@ type target struct {
 	headers []string
 	conns   int
 	script  string // a wrk Lua script sending the request instead of headers
+	// minBytes is the least an answer can be on average: a redirect to
+	// the login page (3xx, which wrk counts as success) is smaller.
+	minBytes int
 	// procs returns the processes whose CPU time serves this target.
 	procs func() []int
 }
@@ -24,11 +28,15 @@ type target struct {
 type sample struct {
 	rps       float64
 	reqs      int
+	secs      float64 // wrk's measured duration
 	bytesPer  float64 // bytes read per answer, headers included
 	cpuPerReq float64 // server CPU µs per answer
-	p50, p99  float64 // wrk's (closed-loop) latency, µs
-	non2xx    int
-	errors    int
+	// util is the servers' CPU time over the run's wall time: how much of
+	// its CPU the server got. Other work on the machine lowers it.
+	util     float64
+	p50, p99 float64 // wrk's (closed-loop) latency, µs
+	non2xx   int
+	errors   int
 }
 
 var (
@@ -59,7 +67,9 @@ func (h *harness) wrk(t target, secs int) (sample, error) {
 		pids = t.procs()
 	}
 	cpu0 := cpuSeconds(pids)
+	t0 := time.Now()
 	out, err := h.command(h.clientCPU, "wrk", args...).CombinedOutput()
+	wall := time.Since(t0).Seconds()
 	cpu1 := cpuSeconds(pids)
 	if err != nil {
 		return sample{}, fmt.Errorf("wrk %s: %v\n%s", t.name, err, out)
@@ -70,10 +80,15 @@ func (h *harness) wrk(t target, secs int) (sample, error) {
 	}
 	if s.reqs > 0 && len(pids) > 0 {
 		s.cpuPerReq = (cpu1 - cpu0) / float64(s.reqs) * 1e6
+		// wrk's own start and stop are in wall but not in its duration.
+		s.util = (cpu1 - cpu0) / max(wall, s.secs)
 	}
 	h.served[t.name] += s.reqs
 	if s.non2xx > 0 {
 		return s, fmt.Errorf("wrk %s: %d of %d answers were not 2xx/3xx: the benchmark is not measuring valid-ticket answers\n%s", t.name, s.non2xx, s.reqs, out)
+	}
+	if t.minBytes > 0 && s.bytesPer < float64(t.minBytes) {
+		return s, fmt.Errorf("wrk %s: %.0f bytes per answer, less than the %d-byte file: not every request got it\n%s", t.name, s.bytesPer, t.minBytes, out)
 	}
 	if s.errors > s.reqs/100 {
 		return s, fmt.Errorf("wrk %s: %d socket errors in %d requests\n%s", t.name, s.errors, s.reqs, out)
@@ -88,6 +103,8 @@ func parseWrk(out string) (sample, error) {
 		return s, fmt.Errorf("no request count in wrk output")
 	}
 	s.reqs, _ = strconv.Atoi(m[1])
+	s.secs, _ = strconv.ParseFloat(m[2], 64)
+	s.secs *= map[string]float64{"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[m[3]]
 	n, _ := strconv.ParseFloat(m[4], 64)
 	mult := map[string]float64{"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}[m[5]]
 	if s.reqs > 0 {
@@ -125,10 +142,38 @@ type series struct {
 	samples []sample
 }
 
+// A sample is clean when the server got at least 90% of the CPU share of
+// its best run: a lower share means other work took the server's CPU, or
+// wrk's, during that run.
+const cleanShare = 0.9
+
+func (s *series) clean(i int) bool {
+	best := 0.0
+	for _, x := range s.samples {
+		best = max(best, x.util)
+	}
+	return best == 0 || s.samples[i].util >= cleanShare*best
+}
+
+func (s *series) nClean() int {
+	n := 0
+	for i := range s.samples {
+		if s.clean(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// med is the median of f over the clean samples (all of them when fewer
+// than half are clean).
 func (s *series) med(f func(sample) float64) float64 {
-	v := make([]float64, len(s.samples))
+	useAll := 2*s.nClean() < len(s.samples)
+	var v []float64
 	for i, x := range s.samples {
-		v[i] = f(x)
+		if useAll || s.clean(i) {
+			v = append(v, f(x))
+		}
 	}
 	return median(v)
 }
@@ -172,19 +217,61 @@ func (h *harness) alternate(label string, ts []target, rounds, secs, warm int) (
 	return out, nil
 }
 
-// ratio is a / b per round: the two ran minutes apart at most, so their
-// ratio is steadier than either rate. It returns the median and range.
-func ratio(a, b *series) (med, lo, hi float64) {
-	var v []float64
+// ratios are a / b per round: the two ran seconds apart, so their ratio
+// is steadier than either rate. Only rounds where both runs were clean
+// count, unless fewer than half of the rounds are.
+func ratios(a, b *series) []float64 {
+	var all, clean []float64
 	for i := range min(len(a.samples), len(b.samples)) {
-		if b.samples[i].rps > 0 {
-			v = append(v, a.samples[i].rps/b.samples[i].rps)
+		if b.samples[i].rps <= 0 {
+			continue
+		}
+		r := a.samples[i].rps / b.samples[i].rps
+		all = append(all, r)
+		if a.clean(i) && b.clean(i) {
+			clean = append(clean, r)
 		}
 	}
+	if 2*len(clean) < len(all) {
+		return all
+	}
+	return clean
+}
+
+// cleanRounds counts the rounds where both a and b ran clean.
+func cleanRounds(a, b *series) (clean, all int) {
+	for i := range min(len(a.samples), len(b.samples)) {
+		all++
+		if a.clean(i) && b.clean(i) {
+			clean++
+		}
+	}
+	return clean, all
+}
+
+// ratio is the median of the per-round ratios, with their spread: the
+// interquartile range from 4 rounds on, else the whole range.
+func ratio(a, b *series) (med, lo, hi float64) {
+	v := ratios(a, b)
 	if len(v) == 0 {
 		return 0, 0, 0
 	}
+	if len(v) >= 4 {
+		return median(v), quantile(v, 0.25), quantile(v, 0.75)
+	}
 	return median(v), slices.Min(v), slices.Max(v)
+}
+
+// quantile interpolates linearly between the order statistics of v.
+func quantile(v []float64, q float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
 
 func median(v []float64) float64 {
