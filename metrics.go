@@ -137,7 +137,7 @@ func (m *metrics) appendText(b []byte) []byte {
 			b = fmt.Appendf(b, "tktgate_auth_requests_total{policy=%q,status=\"%d\",reason=%q} %d\n", p.name, r.status(), r.String(), p.reasons[r].Load())
 		}
 	}
-	b = append(b, "# HELP tktgate_auth_duration_seconds Time to answer an auth request, inside the handler.\n# TYPE tktgate_auth_duration_seconds histogram\n"...)
+	b = append(b, "# HELP tktgate_auth_duration_seconds Time from the arrival of an auth request to the end of its handler.\n# TYPE tktgate_auth_duration_seconds histogram\n"...)
 	for _, p := range ps {
 		var cum uint64
 		for i := range p.hist {

@@ -96,6 +96,9 @@ type state struct {
 	tmp    []byte
 	guest  []byte
 	field  []byte // one user_data_headers value
+	// setCookie records that the answer carries a Set-Cookie, which makes
+	// it uncacheable.
+	setCookie bool
 }
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
@@ -194,8 +197,11 @@ func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
 // auth_tkt_check: URL ticket, then cookie ticket, then guest, then the
 // timeout, the tokens and the refresh.
 func (s *Server) auth(ctx *fasthttp.RequestCtx, rt *runtime, p *policy) {
-	start := time.Now()
+	// fasthttp read the clock as the request arrived: that is "now" for
+	// the ticket, and the start of the latency measurement.
+	start := ctx.Time()
 	st := statePool.Get().(*state)
+	st.setCookie = false
 	r := s.decide(ctx, rt, p, st, start)
 	s.cacheHeaders(ctx, rt, p, st, r, start)
 	p.stats.count(r, time.Since(start))
@@ -229,9 +235,10 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		}
 	}
 	if !fromURL {
-		st.cookie = joinCookies(st.cookie[:0], req.RawHeaders(), p.cookieSep)
+		var cookies []byte
+		cookies, st.cookie = joinCookies(st.cookie[:0], req.RawHeaders(), p.cookieSep)
 		err = verifier.ErrNoTicket
-		if c := p.v.CookieTicket(st.cookie, p.cookieName); c != nil {
+		if c := p.v.CookieTicket(cookies, p.cookieName); c != nil {
 			err = p.v.Verify(tk, c, ip, now)
 		}
 	}
@@ -245,6 +252,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		// URL (the POST one for a POST), else the login URL.
 		st.setc = s.clearCookie(st.setc[:0], p, now)
 		resp.SetCanonical(hSetCookie, st.setc)
+		st.setCookie = true
 		target := p.TimeoutURL
 		if p.PostTimeoutURL != "" && isPOST(req) {
 			target = p.PostTimeoutURL
@@ -260,6 +268,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 			// when it falls back to the guest.
 			st.setc = s.clearCookie(st.setc[:0], p, now)
 			resp.SetCanonical(hSetCookie, st.setc)
+			st.setCookie = true
 		}
 		guest = true
 		tk.UID = guestUID(st.guest[:0], p.GuestUser)
@@ -300,6 +309,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		if len(st.tmp) > 0 {
 			st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
 			resp.SetCanonical(hSetCookie, st.setc)
+			st.setCookie = true
 			if !guest {
 				if tk.OldSecret {
 					why = rOldSecret
@@ -312,6 +322,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		st.tmp = tk.AppendBase64(st.tmp[:0])
 		st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
 		resp.SetCanonical(hSetCookie, st.setc)
+		st.setCookie = true
 	}
 	return why
 }
@@ -326,7 +337,7 @@ func (s *Server) cacheHeaders(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, 
 	n := int64(0)
 	// Guests, refreshes and re-signs carry a Set-Cookie or a per-request
 	// name; every 4xx names a URL in Location: none may be reused.
-	if r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && len(resp.PeekCookie(p.CookieName)) == 0 {
+	if r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
 		limit := now.Add(rt.cfg.Cache.MaxAge)
 		refresh, expire := p.v.Deadlines(st.tk.Time)
 		if !refresh.IsZero() && refresh.Before(limit) {
@@ -403,6 +414,7 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 				c = append(c, p.Domain...)
 			}
 			ctx.Response.Header.AddBytesKV(hSetCookie, c)
+			st.setCookie = true
 		default:
 			if bytes.IndexByte(loc, '?') >= 0 {
 				loc = append(loc, '&')
@@ -622,8 +634,11 @@ func query(uri []byte) []byte {
 // joinCookies collects every Cookie header from the raw request headers,
 // joined with sep: ", " as httpd merges repeated headers, or "; " as
 // Node.js does (passport). fasthttp's own cookie parser normalises
-// values, and the ticket libraries do not.
-func joinCookies(dst, raw []byte, sep string) []byte {
+// values, and the ticket libraries do not. The usual single header is
+// returned as a view of raw, without a copy; only several are joined in
+// buf. The view must not outlive the request: keep buf, not the view.
+func joinCookies(buf, raw []byte, sep string) (cookies, newBuf []byte) {
+	var first []byte
 	n := 0
 	for len(raw) > 0 {
 		line := raw
@@ -632,19 +647,41 @@ func joinCookies(dst, raw []byte, sep string) []byte {
 		} else {
 			raw = nil
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		c := bytes.IndexByte(line, ':')
-		if c != len("cookie") || !equalFold(unsafe.String(&line[0], c), "cookie") {
+		// The name is "Cookie" in any case: check its length and first
+		// byte before comparing the rest.
+		if len(line) < len("cookie:") || line[0]|0x20 != 'c' || line[len("cookie")] != ':' ||
+			!equalFold(unsafe.String(&line[0], len("cookie")), "cookie") {
 			continue
 		}
-		v := bytes.Trim(line[c+1:], " \t")
-		if n > 0 {
-			dst = append(dst, sep...)
+		v := trimOWS(bytes.TrimSuffix(line[len("cookie:"):], []byte{'\r'}))
+		switch n {
+		case 0:
+			first = v
+		case 1:
+			buf = append(buf, first...)
+			fallthrough
+		default:
+			buf = append(buf, sep...)
+			buf = append(buf, v...)
 		}
-		dst = append(dst, v...)
 		n++
 	}
-	return dst
+	if n <= 1 {
+		return first, buf
+	}
+	return buf, buf
+}
+
+// trimOWS trims spaces and tabs at both ends, as httpd does to header
+// values.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 func equalFold(a, b string) bool {
