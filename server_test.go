@@ -545,3 +545,20 @@ func TestLogRedaction(t *testing.T) {
 	g("4f2a561d6d2d22da52488412a869eec66b0cd4dca", "4f2a561d6d2d22da52488412… (41 bytes)")
 	g("x!y", "(not a policy name, 3 bytes)")
 }
+
+// The README's quick start: a ticket minted by the ticket subcommand with
+// a config is accepted by /auth served from the same config.
+func TestTicketCommandRoundTrip(t *testing.T) {
+	addr, _, _ := startServer(t, baseConfig)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte(baseConfig), 0o600)
+	var out, errb strings.Builder
+	if code := run([]string{"ticket", "-config", cfg, "-uid", "alice", "-tokens", "admin , editor", "-data", "Alice Smith"}, &out, &errb); code != 0 {
+		t.Fatalf("ticket: %d %s", code, errb.String())
+	}
+	a := do(t, addr, "GET", "/auth/admin", "Cookie: auth_tkt="+strings.TrimSpace(out.String()))
+	if a.status != 200 || a.header.Get("X-Remote-User") != "alice" || a.header.Get("X-Remote-User-Tokens") != "admin,editor" || a.header.Get("X-Remote-User-Data") != "Alice Smith" {
+		t.Errorf("minted ticket at /auth/admin: %d %q %q %q", a.status, a.header.Get("X-Remote-User"), a.header.Get("X-Remote-User-Tokens"), a.header.Get("X-Remote-User-Data"))
+	}
+}

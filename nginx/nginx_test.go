@@ -287,6 +287,31 @@ func TestNginxSiteCached(t *testing.T) {
 		}
 	})
 
+	// A cached approval ends at the ticket's refresh point (1h timeout,
+	// refresh 0.5: at ts+1801s), however long max_age is: the request after
+	// it reaches tktgate and the browser gets the refreshed ticket.
+	t.Run("a cached approval ends at the refresh point", func(t *testing.T) {
+		frank := g.ticket(t, "frank", "127.0.0.1", "", "", now.Add(-1798*time.Second), false)
+		for i := 0; i < 2; i++ {
+			a := s.b.get(t, "/", cookie(frank))
+			wantUser(t, a, "frank", "", "")
+			if c := a.cookie("auth_tkt"); c != nil && time.Now().Before(now.Add(2*time.Second)) {
+				t.Errorf("request %d before the refresh point got Set-Cookie %q", i, c.Value)
+			}
+		}
+		time.Sleep(time.Until(now.Add(4 * time.Second)))
+		a := s.b.get(t, "/", cookie(frank))
+		wantUser(t, a, "frank", "", "")
+		if c := a.cookie("auth_tkt"); c == nil || c.Value == "" {
+			t.Errorf("past the refresh point: Set-Cookie %q; want the refreshed ticket (a stale cache entry answered?)", a.header.Values("Set-Cookie"))
+		}
+	})
+	// The empty-duplicate trick: erin's approval, earned with
+	// "auth_tkt=; auth_tkt=<erin>", must be keyed on that whole header, not
+	// on the (empty) first auth_tkt value.
+	erin := g.ticket(t, "erin", "127.0.0.1", "", "", now, false)
+	wantUser(t, s.b.get(t, "/", "Cookie: auth_tkt=; auth_tkt="+erin), "erin", "", "")
+
 	// From here on tktgate is unreachable: whatever still works came from
 	// the cache, and everything else must fail closed.
 	r.stop()
@@ -298,11 +323,13 @@ func TestNginxSiteCached(t *testing.T) {
 		raw := g.ticket(t, "uma", "127.0.0.1", "", "", now, true)
 		other := newBrowser(addr, "", "127.0.0.2")
 		for name, a := range map[string]*answer{
-			"another cookie":                       s.b.get(t, "/", cookie(dave)),
-			"the same cookie from another address": other.get(t, "/", cookie(carol)),
-			"the same cookie on the admin policy":  s.b.get(t, "/admin/", cookie(carol)),
-			"no cookie (401s are not cached)":      s.b.get(t, "/"),
-			"a URL ticket":                         s.b.get(t, "/?auth_tkt="+url.QueryEscape(raw), cookie(carol)),
+			"another cookie":                                           s.b.get(t, "/", cookie(dave)),
+			"the same cookie from another address":                     other.get(t, "/", cookie(carol)),
+			"the same cookie on the admin policy":                      s.b.get(t, "/admin/", cookie(carol)),
+			"no cookie (401s are not cached)":                          s.b.get(t, "/"),
+			"an empty auth_tkt (erin's approval is not under its key)": s.b.get(t, "/", "Cookie: auth_tkt="),
+			"erin's ticket alone (another Cookie header, another key)": s.b.get(t, "/", cookie(erin)),
+			"a URL ticket": s.b.get(t, "/?auth_tkt="+url.QueryEscape(raw), cookie(carol)),
 		} {
 			if a.status != 500 || a.app != nil {
 				t.Errorf("%s: status %d, application reached %v; want nginx's 500", name, a.status, a.app != nil)
