@@ -108,6 +108,10 @@ step "race tests" race_tests
 step "allocation tests" go test -count=1 -run 'Allocs' ./...
 step fuzz fuzz_all
 step "benchmark smoke" go test -run '^$' -bench . -benchtime 1x ./...
+# The load-test harness end to end in its quick mode (about 40 s): it fails
+# when a server misanswers or nginx lets a request through unchecked,
+# never on a low number.
+step "benchmark harness smoke" env BENCH_PROFILE=0 benchmarks/run.sh quick
 
 echo
 echo "== summary (TKTGATE_REQUIRE_E2E=$TKTGATE_REQUIRE_E2E)"
