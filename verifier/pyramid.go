@@ -242,36 +242,11 @@ func pyramidFindCookie(h, name []byte) []byte {
 	return found
 }
 
-// webobUnquote appends _unquote(v): one pair of surrounding quotes goes,
-// then \ooo (000-377) becomes that byte and \c becomes c (not a newline).
-func webobUnquote(dst, v []byte) []byte {
-	if len(v) > 0 && v[0] == '"' && v[len(v)-1] == '"' {
-		if len(v) == 1 {
-			return dst
-		}
-		v = v[1 : len(v)-1]
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c == '\\' {
-			switch {
-			case i+3 < len(v) && isOctal3(v[i+1:i+4]):
-				c = (v[i+1]-'0')<<6 | (v[i+2]-'0')<<3 | (v[i+3] - '0')
-				i += 3
-			case i+1 < len(v) && v[i+1] != '\n':
-				c = v[i+1]
-				i++
-			}
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-// webobUnquotedUTF8 reports whether _unquote(v) is valid UTF-8, without
-// building it.
-func webobUnquotedUTF8(v []byte) bool {
-	var st utf8State
+// webobUnquoteEach hands yield each byte of WebOb's _unquote(v): one pair
+// of surrounding quotes goes, then \ooo (000-377) becomes that byte and
+// \c becomes c (not a newline). It stops early when yield returns false,
+// and reports whether it got to the end.
+func webobUnquoteEach(v []byte, yield func(byte) bool) bool {
 	if len(v) > 0 && v[0] == '"' && v[len(v)-1] == '"' {
 		if len(v) == 1 {
 			return true
@@ -290,11 +265,27 @@ func webobUnquotedUTF8(v []byte) bool {
 				i++
 			}
 		}
-		if !st.feed(c) {
+		if !yield(c) {
 			return false
 		}
 	}
-	return st.need == 0
+	return true
+}
+
+// webobUnquote appends _unquote(v).
+func webobUnquote(dst, v []byte) []byte {
+	webobUnquoteEach(v, func(c byte) bool {
+		dst = append(dst, c)
+		return true
+	})
+	return dst
+}
+
+// webobUnquotedUTF8 reports whether _unquote(v) is valid UTF-8, without
+// building it.
+func webobUnquotedUTF8(v []byte) bool {
+	var st utf8State
+	return webobUnquoteEach(v, st.feed) && st.need == 0
 }
 
 // utf8State validates UTF-8 a byte at a time (strictly: no overlong
