@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"math"
@@ -384,9 +383,7 @@ func dialectDigest(t *Ticket, d Digest, prefix, secret, uid, tokens, data, want 
 	r := d.hexSum(t.r2[:0], m)
 	r = append(r, secret...)
 	t.r2 = r
-	var sum [128]byte
-	got := d.hexSum(sum[:0], r)
-	return subtle.ConstantTimeCompare(got, want) == 1
+	return d.equalHex(r, want)
 }
 
 // dialectCheck runs dialectDigest with the secret, then the old secret,
@@ -458,34 +455,3 @@ func (s *scratch) mark() int { return len(s.buf) }
 
 // since returns the bytes appended after mark m, capacity-capped.
 func (s *scratch) since(m int) []byte { return s.buf[m:len(s.buf):len(s.buf)] }
-
-// The dialects keep their own small lookup helpers, so that they do not
-// depend on how the mod_auth_tkt parser organises its own.
-
-func isHexDigit(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// hexValue is the value of a hex digit (c must be one).
-func hexValue(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
-}
-
-// stdB64 maps the standard base64 alphabet to its values and every other
-// byte to 0xff.
-var stdB64 = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := 0; i < len(alphabet); i++ {
-		t[alphabet[i]] = byte(i)
-	}
-	return
-}()

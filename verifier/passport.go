@@ -335,7 +335,7 @@ func (u *uriUnits) next() (uint16, bool) {
 		u.i++
 		return uint16(c), true
 	}
-	b := hexValue(u.s[u.i+1])<<4 | hexValue(u.s[u.i+2])
+	b := unhex(u.s[u.i+1])<<4 | unhex(u.s[u.i+2])
 	u.i += 3
 	if b < 0x80 {
 		return uint16(b), true
@@ -343,7 +343,7 @@ func (u *uriUnits) next() (uint16, bool) {
 	n := utf8SeqLen(b)
 	cp := rune(b) & (0x7f >> n)
 	for k := 1; k < n; k++ {
-		x := hexValue(u.s[u.i+1])<<4 | hexValue(u.s[u.i+2])
+		x := unhex(u.s[u.i+1])<<4 | unhex(u.s[u.i+2])
 		u.i += 3
 		cp = cp<<6 | rune(x&0x3f)
 	}
@@ -374,10 +374,10 @@ func utf8SeqLen(b byte) int {
 // surrogate, nothing above U+10FFFF).
 func validURIComponent(s []byte) bool {
 	esc := func(i int) (byte, bool) {
-		if i+2 >= len(s) || s[i] != '%' || !isHexDigit(s[i+1]) || !isHexDigit(s[i+2]) {
+		if i+2 >= len(s) || s[i] != '%' || !isHex(s[i+1]) || !isHex(s[i+2]) {
 			return 0, false
 		}
-		return hexValue(s[i+1])<<4 | hexValue(s[i+2]), true
+		return unhex(s[i+1])<<4 | unhex(s[i+2]), true
 	}
 	for i := 0; i < len(s); {
 		if s[i] != '%' {
@@ -416,7 +416,7 @@ func validURIComponent(s []byte) bool {
 // nodeB64 maps bytes to base64 values as Node's unbase64 does: both the
 // standard and the URL-safe alphabet; 0xff for anything else.
 var nodeB64 = func() (t [256]byte) {
-	t = stdB64
+	t = b64
 	t['-'], t['_'] = 62, 63
 	return
 }()
@@ -475,8 +475,8 @@ func jsParseIntHex(s []byte) (int64, bool) {
 	}
 	var n int64
 	digits := 0
-	for ; i < len(s) && isHexDigit(s[i]); i++ {
-		n = n<<4 | int64(hexValue(s[i]))
+	for ; i < len(s) && isHex(s[i]); i++ {
+		n = n<<4 | int64(unhex(s[i]))
 		digits++
 	}
 	if digits == 0 {
@@ -508,7 +508,7 @@ func galbreathDecode(dst, s []byte) ([]byte, bool) {
 		imax -= 4
 	}
 	for i := 0; i < imax; i += 4 {
-		a, b, c, d := stdB64[s[i]], stdB64[s[i+1]], stdB64[s[i+2]], stdB64[s[i+3]]
+		a, b, c, d := b64[s[i]], b64[s[i+1]], b64[s[i+2]], b64[s[i+3]]
 		if a > 63 || b > 63 || c > 63 || d > 63 {
 			return dst, false
 		}
@@ -516,13 +516,13 @@ func galbreathDecode(dst, s []byte) ([]byte, bool) {
 	}
 	switch pads {
 	case 1:
-		a, b, c := stdB64[s[imax]], stdB64[s[imax+1]], stdB64[s[imax+2]]
+		a, b, c := b64[s[imax]], b64[s[imax+1]], b64[s[imax+2]]
 		if a > 63 || b > 63 || c > 63 {
 			return dst, false
 		}
 		dst = append(dst, a<<2|b>>4, b<<4|c>>2)
 	case 2:
-		a, b := stdB64[s[imax]], stdB64[s[imax+1]]
+		a, b := b64[s[imax]], b64[s[imax+1]]
 		if a > 63 || b > 63 {
 			return dst, false
 		}
@@ -892,7 +892,7 @@ func (js *jsonScratch) validString(i int) (int, bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+5 >= len(s) || !isHexDigit(s[i+2]) || !isHexDigit(s[i+3]) || !isHexDigit(s[i+4]) || !isHexDigit(s[i+5]) {
+				if i+5 >= len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
 					return i, false
 				}
 				i += 6
@@ -1109,7 +1109,7 @@ func (u *strUnits) next() (uint16, bool) {
 		case 't':
 			return '\t', true
 		case 'u':
-			x := uint16(hexValue(u.s[u.i]))<<12 | uint16(hexValue(u.s[u.i+1]))<<8 | uint16(hexValue(u.s[u.i+2]))<<4 | uint16(hexValue(u.s[u.i+3]))
+			x := uint16(unhex(u.s[u.i]))<<12 | uint16(unhex(u.s[u.i+1]))<<8 | uint16(unhex(u.s[u.i+2]))<<4 | uint16(unhex(u.s[u.i+3]))
 			u.i += 4
 			return x, true
 		}

@@ -384,7 +384,7 @@ func (v *Verifier) verifyPyramid(t *Ticket, do *DialectOptions, value []byte, ip
 	}
 	var ts int64
 	for _, c := range dg {
-		ts = ts<<4 | int64(hexValue(c))
+		ts = ts<<4 | int64(unhex(c))
 	}
 	if neg {
 		ts = -ts
@@ -616,7 +616,7 @@ func pyB64Decode(dst, s []byte) ([]byte, bool) {
 			}
 			continue
 		}
-		x := stdB64[c]
+		x := b64[c]
 		if x > 63 {
 			continue
 		}
@@ -664,8 +664,8 @@ func pyUnquote(dst, s []byte) []byte {
 		a := len(dst)
 		for j := 0; j < len(run); j++ {
 			c := run[j]
-			if c == '%' && j+2 < len(run) && isHexDigit(run[j+1]) && isHexDigit(run[j+2]) {
-				c = hexValue(run[j+1])<<4 | hexValue(run[j+2])
+			if c == '%' && j+2 < len(run) && isHex(run[j+1]) && isHex(run[j+2]) {
+				c = unhex(run[j+1])<<4 | unhex(run[j+2])
 				j += 2
 			}
 			dst = append(dst, c)

@@ -210,28 +210,13 @@ func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time)
 	return nil
 }
 
-// check computes the digest with secret and compares it with want in
-// constant time (equalHexSum ORs every difference; no early exit). It leaves t.UID, t.Tokens and t.Data pointing into the
-// round-one message, which holds copies of them.
+// check is mod_auth_tkt's digest check: dialectDigest with the IP and
+// timestamp as the prefix. The comparison is constant-time (equalHexSum
+// ORs every difference; no early exit), and t.UID, t.Tokens and t.Data
+// are left pointing into the round-one message, which holds copies.
 func (v *Verifier) check(t *Ticket, secret []byte, ip4 [4]byte, ts uint32, uid, tokens, data, want []byte) bool {
-	m := append(t.msg[:0], ip4[:]...)
-	m = append(m, byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts))
-	m = append(m, secret...)
-	u := len(m)
-	m = append(m, uid...)
-	m = append(m, 0)
-	k := len(m)
-	m = append(m, tokens...)
-	m = append(m, 0)
-	d := len(m)
-	m = append(m, data...)
-	t.msg = m
-	t.UID, t.Tokens, t.Data = m[u:u+len(uid):u+len(uid)], m[k:k+len(tokens):k+len(tokens)], m[d:]
-
-	r := v.digest.hexSum(t.r2[:0], m)
-	r = append(r, secret...)
-	t.r2 = r
-	return v.digest.equalHex(r, want)
+	prefix := [8]byte{ip4[0], ip4[1], ip4[2], ip4[3], byte(ts >> 24), byte(ts >> 16), byte(ts >> 8), byte(ts)}
+	return dialectDigest(t, v.digest, prefix[:], secret, uid, tokens, data, want)
 }
 
 // ip4 returns the four address bytes the digest covers.
