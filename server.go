@@ -594,7 +594,7 @@ func cleanScheme(s []byte) []byte {
 	if i := bytes.IndexByte(s, ','); i >= 0 {
 		s = s[:i]
 	}
-	if string(bytes.TrimSpace(s)) == "https" || equalFoldBytes(bytes.TrimSpace(s), "https") {
+	if equalFoldBytes(bytes.TrimSpace(s), "https") {
 		return sHTTPS
 	}
 	return sHTTP
