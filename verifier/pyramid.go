@@ -502,6 +502,20 @@ var (
 	markerB64Unicode = []byte("userid_type:b64unicode")
 )
 
+// nextMarker splits the next '|'-separated item off Pyramid's user data
+// and returns it when it is a userid_type marker (nil otherwise), with the
+// rest of the data.
+func nextMarker(data []byte) (marker, rest []byte) {
+	item := data
+	if i := bytes.IndexByte(data, '|'); i >= 0 {
+		item, rest = data[:i], data[i+1:]
+	}
+	if !bytes.HasPrefix(item, markerPrefix) {
+		return nil, rest
+	}
+	return item, rest
+}
+
 // pyramidDecodeUID applies the userid_type markers of user data to uid,
 // appending each intermediate value to dst. It returns the final value
 // (UTF-8 text for str, raw bytes, canonical decimal for int) and its type
@@ -511,13 +525,8 @@ func pyramidDecodeUID(dst, uid, data []byte) (out []byte, val []byte, typ pyType
 	typ = pyNone
 	cur := uid
 	for len(data) > 0 {
-		item := data
-		if i := bytes.IndexByte(data, '|'); i >= 0 {
-			item, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		if !bytes.HasPrefix(item, markerPrefix) {
+		var item []byte
+		if item, data = nextMarker(data); item == nil {
 			continue
 		}
 		isStr := typ == pyNone || typ == pyStr
@@ -860,13 +869,8 @@ func pyDecimal(r rune) (byte, bool) {
 func pyramidUIDType(data []byte) pyType {
 	typ := pyStr
 	for len(data) > 0 {
-		item := data
-		if i := bytes.IndexByte(data, '|'); i >= 0 {
-			item, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		if !bytes.HasPrefix(item, markerPrefix) {
+		var item []byte
+		if item, data = nextMarker(data); item == nil {
 			continue
 		}
 		switch string(item[len(markerPrefix):]) {
