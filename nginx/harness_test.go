@@ -271,13 +271,14 @@ func (g *gate) ticket(t *testing.T, uid, ip, tokens, data string, ts time.Time, 
 }
 
 // relay forwards TCP connections to tktgate, counting them (keep-alive)
-// and able to cut tktgate off (cache).
+// and the requests on them (cache), and able to cut tktgate off (cache).
 type relay struct {
-	ln      net.Listener
-	target  string
-	accepts atomic.Int64
-	mu      sync.Mutex
-	conns   map[net.Conn]bool
+	ln       net.Listener
+	target   string
+	accepts  atomic.Int64
+	requests atomic.Int64 // header blocks sent to tktgate
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
 }
 
 func startRelay(t *testing.T, target string) *relay {
@@ -310,7 +311,7 @@ func (r *relay) serve() {
 		r.conns[c], r.conns[u] = true, true
 		r.mu.Unlock()
 		go func() {
-			io.Copy(u, c)
+			io.Copy(io.MultiWriter(u, &requestCounter{n: &r.requests}), c)
 			u.Close()
 		}()
 		go func() {
@@ -318,6 +319,20 @@ func (r *relay) serve() {
 			c.Close()
 		}()
 	}
+}
+
+// requestCounter counts the ends of header blocks ("\r\n\r\n") in a
+// stream of requests without bodies, as nginx sends auth subrequests.
+type requestCounter struct {
+	n    *atomic.Int64
+	tail []byte // the last bytes of the previous write
+}
+
+func (c *requestCounter) Write(p []byte) (int, error) {
+	b := append(c.tail, p...)
+	c.n.Add(int64(bytes.Count(b, []byte("\r\n\r\n"))))
+	c.tail = append(c.tail[:0], b[max(0, len(b)-3):]...)
+	return len(p), nil
 }
 
 // stop makes tktgate unreachable: no new connections, open ones cut.

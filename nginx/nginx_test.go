@@ -263,27 +263,47 @@ func TestNginxSiteWithoutLoginURL(t *testing.T) {
 
 func TestNginxSiteCached(t *testing.T) {
 	t.Parallel()
-	listen := freeAddr(t)
-	g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", "\n[cache]\nmax_age = \"30s\"\n"))
-	r := startRelay(t, g.addr)
-	app := startApp(t)
-	cache := filepath.Join(t.TempDir(), "cache")
-	addr := startNginx(t, render(t, "tktgate-cached.conf", shippedGate, r.addr(), shippedApp, app,
-		"/var/lib/nginx/tktgate-cache", cache))
-	s := site{b: newBrowser(addr, "", ""), gate: g, public: true}
-	s.denied = redirects(s.b.origin())
+	s, r, addr := startCachedSite(t, "\n[cache]\nmax_age = \"30s\"\n")
+	g := s.gate
 	checkSite(t, s)
 	checkKeepalive(t, s, r)
 
 	now := time.Now()
 	carol := g.ticket(t, "carol", "127.0.0.1", "", "", now, false)
-	wantUser(t, s.b.get(t, "/", cookie(carol)), "carol", "", "")
+	t.Run("a fresh ticket's second request is a cache hit", func(t *testing.T) {
+		before := r.requests.Load()
+		a := s.b.get(t, "/", cookie(carol))
+		wantUser(t, a, "carol", "", "")
+		wantCache(t, a, "MISS")
+		for i := 0; i < 3; i++ {
+			a = s.b.get(t, "/other/page", cookie(carol))
+			wantUser(t, a, "carol", "", "")
+			wantCache(t, a, "HIT")
+		}
+		if n := r.requests.Load() - before; n != 1 {
+			t.Errorf("tktgate saw %d requests for 4 page views; want 1", n)
+		}
+	})
 	t.Run("a URL ticket bypasses the cache", func(t *testing.T) {
 		raw := g.ticket(t, "uma", "127.0.0.1", "", "", now, true)
 		a := s.b.get(t, "/?auth_tkt="+url.QueryEscape(raw), cookie(carol))
 		wantUser(t, a, "uma", "", "")
+		wantCache(t, a, "BYPASS")
 		if c := a.cookie("auth_tkt"); c == nil || c.Value == "" {
 			t.Errorf("Set-Cookie %q; want the URL ticket as auth_tkt", a.header.Values("Set-Cookie"))
+		}
+	})
+	t.Run("denials are never cached: each page gets its own back=", func(t *testing.T) {
+		for _, page := range []string{"/a?x=1", "/b", "/a?x=1"} {
+			a := s.b.get(t, page)
+			s.denied(t, a, toLogin, s.b.origin()+page)
+			wantCache(t, a, "MISS")
+		}
+		// The same for a 403: the admin policy without the token.
+		for _, page := range []string{"/admin/a", "/admin/b"} {
+			a := s.b.get(t, page, cookie(carol))
+			s.denied(t, a, toUnauth, s.b.origin()+page)
+			wantCache(t, a, "MISS")
 		}
 	})
 
@@ -292,11 +312,14 @@ func TestNginxSiteCached(t *testing.T) {
 	// it reaches tktgate and the browser gets the refreshed ticket.
 	t.Run("a cached approval ends at the refresh point", func(t *testing.T) {
 		frank := g.ticket(t, "frank", "127.0.0.1", "", "", now.Add(-1798*time.Second), false)
-		for i := 0; i < 2; i++ {
+		for i, want := range []string{"MISS", "HIT"} {
 			a := s.b.get(t, "/", cookie(frank))
 			wantUser(t, a, "frank", "", "")
-			if c := a.cookie("auth_tkt"); c != nil && time.Now().Before(now.Add(2*time.Second)) {
-				t.Errorf("request %d before the refresh point got Set-Cookie %q", i, c.Value)
+			if time.Now().Before(now.Add(2 * time.Second)) {
+				wantCache(t, a, want)
+				if c := a.cookie("auth_tkt"); c != nil {
+					t.Errorf("request %d before the refresh point got Set-Cookie %q", i, c.Value)
+				}
 			}
 		}
 		time.Sleep(time.Until(now.Add(4 * time.Second)))
@@ -305,18 +328,28 @@ func TestNginxSiteCached(t *testing.T) {
 		if c := a.cookie("auth_tkt"); c == nil || c.Value == "" {
 			t.Errorf("past the refresh point: Set-Cookie %q; want the refreshed ticket (a stale cache entry answered?)", a.header.Values("Set-Cookie"))
 		}
+		if got := a.header.Get("X-Auth-Cache"); got == "HIT" {
+			t.Errorf("past the refresh point the answer came from the cache")
+		}
 	})
 	// The empty-duplicate trick: erin's approval, earned with
 	// "auth_tkt=; auth_tkt=<erin>", must be keyed on that whole header, not
 	// on the (empty) first auth_tkt value.
 	erin := g.ticket(t, "erin", "127.0.0.1", "", "", now, false)
 	wantUser(t, s.b.get(t, "/", "Cookie: auth_tkt=; auth_tkt="+erin), "erin", "", "")
+	t.Run("the empty-duplicate-cookie trick is never served the cached approval", func(t *testing.T) {
+		a := s.b.get(t, "/", "Cookie: auth_tkt=")
+		s.denied(t, a, toLogin, s.b.origin()+"/")
+		wantCache(t, a, "MISS")
+	})
 
 	// From here on tktgate is unreachable: whatever still works came from
 	// the cache, and everything else must fail closed.
 	r.stop()
 	t.Run("tktgate down: the cached approval still serves the same cookie and address", func(t *testing.T) {
-		wantUser(t, s.b.get(t, "/", cookie(carol)), "carol", "", "")
+		a := s.b.get(t, "/", cookie(carol))
+		wantUser(t, a, "carol", "", "")
+		wantCache(t, a, "HIT")
 	})
 	t.Run("tktgate down: nothing else is approved", func(t *testing.T) {
 		dave := g.ticket(t, "dave", "127.0.0.1", "", "", now, false)
@@ -336,6 +369,80 @@ func TestNginxSiteCached(t *testing.T) {
 			}
 		}
 	})
+}
+
+// With refresh off, a cached approval ends when the ticket expires: the
+// first request after that is denied (timeout), not served from the cache.
+func TestNginxSiteCachedExpiry(t *testing.T) {
+	t.Parallel()
+	extra := "\n[cache]\nmax_age = \"30s\"\n"
+	s, _, _ := startCachedSite(t, extra, "timeout_refresh = 0.5", "timeout_refresh = 0")
+	now := time.Now()
+	// Timeout 1h: expires at ts+3600s, 3 s from now.
+	grace := s.gate.ticket(t, "grace", "127.0.0.1", "", "", now.Add(-3597*time.Second), false)
+	for _, want := range []string{"MISS", "HIT"} {
+		a := s.b.get(t, "/", cookie(grace))
+		wantUser(t, a, "grace", "", "")
+		if time.Now().Before(now.Add(2 * time.Second)) {
+			wantCache(t, a, want)
+		}
+		if c := a.cookie("auth_tkt"); c != nil {
+			t.Errorf("refresh is off, yet Set-Cookie %q", c.Value)
+		}
+	}
+	time.Sleep(time.Until(now.Add(5 * time.Second)))
+	a := s.b.get(t, "/", cookie(grace))
+	s.denied(t, a, toTimeout, s.b.origin()+"/")
+	if got := a.header.Get("X-Auth-Cache"); got == "HIT" {
+		t.Errorf("the expired ticket was answered from the cache")
+	}
+}
+
+// cacheStatus is the one change the cached tests make to the shipped file
+// beyond its placeholders: the auth subrequest's $upstream_cache_status
+// reaches the browser as X-Auth-Cache (HIT, MISS, BYPASS, EXPIRED), on
+// answers and on denials alike.
+var cacheStatus = []string{
+	"        auth_request /_auth;\n",
+	"        auth_request /_auth;\n        auth_request_set $auth_cache $upstream_cache_status;\n        add_header X-Auth-Cache $auth_cache always;\n",
+	"        auth_request /_auth_admin;\n",
+	"        auth_request /_auth_admin;\n        auth_request_set $auth_cache $upstream_cache_status;\n        add_header X-Auth-Cache $auth_cache always;\n",
+	"    location @tkt_login {\n",
+	"    location @tkt_login {\n        add_header X-Auth-Cache $auth_cache always;\n",
+	"    location @tkt_forbidden {\n",
+	"    location @tkt_forbidden {\n        add_header X-Auth-Cache $auth_cache always;\n",
+}
+
+// startCachedSite starts tktgate with extra config (and the old/new pairs
+// of edit replaced in it) behind a relay, and nginx on the shipped
+// tktgate-cached.conf with cacheStatus.
+func startCachedSite(t *testing.T, extra string, edit ...string) (site, *relay, string) {
+	t.Helper()
+	listen := freeAddr(t)
+	conf := tktgateConfig(listen, true, "X-Real-IP", extra)
+	for i := 0; i+1 < len(edit); i += 2 {
+		if !strings.Contains(conf, edit[i]) {
+			t.Fatalf("tktgate config lacks %q", edit[i])
+		}
+		conf = strings.ReplaceAll(conf, edit[i], edit[i+1])
+	}
+	g := startTktgate(t, listen, conf)
+	r := startRelay(t, g.addr)
+	app := startApp(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	repl := append([]string{shippedGate, r.addr(), shippedApp, app, "/var/lib/nginx/tktgate-cache", cache}, cacheStatus...)
+	addr := startNginx(t, render(t, "tktgate-cached.conf", repl...))
+	s := site{b: newBrowser(addr, "", ""), gate: g, public: true}
+	s.denied = redirects(s.b.origin())
+	return s, r, addr
+}
+
+// wantCache checks the X-Auth-Cache the test config adds.
+func wantCache(t *testing.T, a *answer, want string) {
+	t.Helper()
+	if got := a.header.Get("X-Auth-Cache"); got != want {
+		t.Errorf("auth subrequest cache status %q; want %q", got, want)
+	}
 }
 
 // The site files must name their placeholders in their header, as the
