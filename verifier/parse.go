@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 
 	"github.com/tktgate/tktgate/internal/httpd"
@@ -12,9 +13,10 @@ import (
 // decode turns a cookie or URL value into the ticket text in t.text,
 // following mod_auth_tkt's parse_ticket: strip one trailing and one
 // leading double quote; a value without '!' is URL-unescaped when it
-// contains "%21" and base64-decoded otherwise. The text ends at the first
-// NUL, as mod_auth_tkt handles it as a C string.
-func (t *Ticket) decode(v []byte) bool {
+// contains "%21" and base64-decoded otherwise. mod_auth_tkt then handles
+// the text as a C string, ending at the first NUL: Verify's fast path
+// leaves any text with a control byte to verifyText, which cuts it there.
+func (t *Ticket) decode(v []byte) {
 	if n := len(v); n > 0 && v[n-1] == '"' {
 		v = v[:n-1]
 	}
@@ -32,12 +34,6 @@ func (t *Ticket) decode(v []byte) bool {
 		t.Encoding = Base64
 		t.decodeBase64(v)
 	}
-	if i := bytes.IndexByte(t.text, 0); i >= 0 {
-		t.text = t.text[:i]
-	}
-	// mod_auth_tkt insists on a '!' only after base64; for the other
-	// encodings the separator check in Verify catches it.
-	return t.Encoding != Base64 || bytes.IndexByte(t.text, '!') >= 0
 }
 
 // decodeBase64 decodes like appendBase64Decode. Generators write padded
@@ -120,11 +116,8 @@ func AppendBase64(dst, src []byte) []byte {
 // on every ticket, so it tests eight bytes at a time (the "hasless" and
 // "haszero" tricks from Bit Twiddling Hacks, exact for detection).
 func hasControl(s []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for len(s) >= 8 {
-		x := binary.LittleEndian.Uint64(s)
-		del := x ^ (0x7f * ones)
-		if ((x-0x20*ones)&^x|(del-ones)&^del)&highs != 0 {
+		if ctrlBits(binary.LittleEndian.Uint64(s)) != 0 {
 			return true
 		}
 		s = s[8:]
@@ -137,8 +130,131 @@ func hasControl(s []byte) bool {
 	return false
 }
 
+// The constants of the eight-at-a-time scans.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	lows  = 0x7f7f7f7f7f7f7f7f
+)
+
+// ctrlBits has the high bit of each byte of x that is a control byte
+// (below 0x20, or 0x7f) set, and maybe others above such a byte (a
+// borrow): exact for "is there one", which is all it is used for.
+func ctrlBits(x uint64) uint64 {
+	del := x ^ (0x7f * ones)
+	return ((x-0x20*ones)&^x | (del-ones)&^del) & highs
+}
+
+// bangBits has exactly the high bit of each '!' byte of x set. It needs
+// exact positions, so it uses the carry-free test: ((y&0x7f)+0x7f)|y has
+// a byte's high bit set unless that byte of y is zero.
+func bangBits(x uint64) uint64 {
+	y := x ^ ('!' * ones)
+	return ^((y&lows + lows) | y | lows)
+}
+
+// scanTicket returns the positions of the first two '!' in s (-1 for
+// each that is missing) and whether s holds a control byte (below 0x20,
+// or 0x7f). It is hasControl and two IndexByte calls fused into a single
+// eight-at-a-time pass.
+func scanTicket(s []byte) (sep, sep2 int, ctrl bool) {
+	return scanCopy(nil, s)
+}
+
+// scanCopy is scanTicket that also copies s to dst, when dst is not nil
+// (it must then be at least as long as s): Verify's fast path reads each
+// byte of the ticket's fields once, to scan it and put it in the
+// round-one message.
+func scanCopy(dst, s []byte) (sep, sep2 int, ctrl bool) {
+	sep, sep2 = -1, -1
+	n := len(s)
+	if n < 8 {
+		if dst != nil {
+			copy(dst, s)
+		}
+		for i, c := range s {
+			switch {
+			case c < 0x20 || c == 0x7f:
+				ctrl = true
+			case c == '!' && sep < 0:
+				sep = i
+			case c == '!' && sep2 < 0:
+				sep2 = i
+			}
+		}
+		return sep, sep2, ctrl
+	}
+	if dst != nil {
+		dst = dst[:n]
+	}
+	var c uint64
+	for i := 0; i < n; i += 8 {
+		if i > n-8 {
+			// The last, partial word: take the final eight bytes again.
+			// Their control bits may count twice (harmless), and '!'
+			// already seen are skipped below.
+			i = n - 8
+		}
+		x := binary.LittleEndian.Uint64(s[i:])
+		if dst != nil {
+			binary.LittleEndian.PutUint64(dst[i:], x)
+		}
+		c |= ctrlBits(x)
+		if b := bangBits(x); b != 0 && sep2 < 0 {
+		bangs:
+			for ; b != 0; b &= b - 1 {
+				p := i + bits.TrailingZeros64(b)>>3
+				switch {
+				case p <= sep: // seen in the previous, overlapping word
+				case sep < 0:
+					sep = p
+				default:
+					sep2 = p
+					break bangs
+				}
+			}
+		}
+	}
+	return sep, sep2, c != 0
+}
+
+// plain reports whether s holds neither a control byte nor '!': a digest
+// part that cannot change how mod_auth_tkt splits the ticket.
+func plain(s []byte) bool {
+	sep, _, ctrl := scanTicket(s)
+	return sep < 0 && !ctrl
+}
+
 func isHex(c byte) bool { return httpd.IsHex(c) }
 func unhex(c byte) byte { return httpd.Unhex(c) }
+
+// hex8 reads s, eight bytes, as eight hex digits (either case): the
+// timestamp as generators write it. For such input it gives what
+// scanHex8 gives (no white space, sign or "0x" to handle, and exactly
+// eight digits); ok is false for anything else, which Verify leaves to
+// scanHex8. It works on all eight bytes at once: with every byte below
+// 0x80 nothing carries between bytes, so adding 0x80-lo to each byte
+// sets its high bit exactly when it is >= lo.
+func hex8(s []byte) (n uint32, ok bool) {
+	x := binary.LittleEndian.Uint64(s[:8])
+	if x&highs != 0 {
+		return 0, false
+	}
+	digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones) & highs
+	l := x | 0x20*ones // 'A'..'F' to 'a'..'f'
+	letter := (l + (0x80-'a')*ones) &^ (l + (0x80-'f'-1)*ones) & highs
+	if digit|letter != highs {
+		return 0, false
+	}
+	v := x&(0x0f*ones) + letter>>7*9 // each byte its digit's value
+	// The first digit is the most significant: reverse, then pack the
+	// nibbles pairwise into bytes, bytes into halves, halves into words.
+	v = bits.ReverseBytes64(v)
+	v = (v | v>>4) & 0x00ff00ff00ff00ff
+	v = (v | v>>8) & 0x0000ffff0000ffff
+	v = v | v>>16
+	return uint32(v), true
+}
 
 // scanHex8 reads the timestamp the way mod_auth_tkt's sscanf(s, "%8x")
 // does with glibc: leading white space is skipped and not counted; then up

@@ -43,6 +43,30 @@ func TestScanHex8(t *testing.T) {
 	f("", 0, false)
 }
 
+// hex8 must accept exactly eight hex digits, and then agree with
+// scanHex8, for every byte value at every position.
+func TestHex8(t *testing.T) {
+	for _, base := range []string{"6553f100", "ABCDEF09", "00000000", "ffffffff", "9aF0b1C2"} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				s := []byte(base)
+				s[pos] = byte(c)
+				got, ok := hex8(s)
+				wantOK := true
+				for _, b := range s {
+					wantOK = wantOK && httpd.IsHex(b)
+				}
+				if ok != wantOK {
+					t.Fatalf("hex8(%q) ok = %v, want %v", s, ok, wantOK)
+				}
+				if want, _ := scanHex8(s); ok && got != want {
+					t.Fatalf("hex8(%q) = %#x, scanHex8 gives %#x", s, got, want)
+				}
+			}
+		}
+	}
+}
+
 // APR's decoder decodes the leading run of alphabet bytes in groups of
 // four, then 2 bytes for a 3-character tail and 1 for a 2-character tail;
 // a lone last character yields nothing.

@@ -2,10 +2,12 @@ package verifier
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -157,43 +159,134 @@ func (t *Ticket) reset() {
 // Verify checks the cookie value (or URL parameter value) against the
 // client address ip at time now, as mod_auth_tkt does, and fills t.
 // It returns nil or one of the Err values.
+//
+// Verify runs on every request, and the two hash rounds are most of its
+// cost, so the usual ticket takes a fast path that touches each byte as
+// few times as it can: the fields after the digest and timestamp are
+// scanned for '!' and control bytes while they are copied into the
+// round-one message (scanCopy), and the digest part is not scanned at all
+// before hashing, as a matching digest is lowercase hex and so holds
+// neither. Whenever that shortcut cannot be sure of mod_auth_tkt's answer
+// (a control byte or NUL anywhere, an odd timestamp, no '!' in the fields,
+// or a digest that does not match and is not clean hex-like text) Verify
+// starts again on the slow path, verifyText, which follows mod_auth_tkt
+// step by step. Both give the same result for every input
+// (FuzzVerifyReference holds them to the plain implementation).
 func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
 	t.reset()
 	if len(value) == 0 {
 		return ErrNoTicket
 	}
-	if !t.decode(value) {
-		return ErrMalformed
+	t.decode(value)
+	text := t.text
+	ds := v.hexLen
+	if len(text) < ds+8 {
+		return v.verifyText(t, ip, now)
+	}
+	ts, ok := hex8(text[ds : ds+8])
+	if !ok {
+		return v.verifyText(t, ip, now)
+	}
+	// Round one: ip ‖ ts ‖ secret ‖ the fields, with the field text put in
+	// place (and scanned) before the prefix is known.
+	secret := v.secret
+	f := text[ds+8:]
+	base := 8 + len(secret)
+	m := slices.Grow(t.msg[:0], base+len(f)+1)[:base+len(f)]
+	copy(m[8:], secret)
+	sep, sep2, ctrl := scanCopy(m[base:], f)
+	if ctrl || sep < 0 {
+		return v.verifyText(t, ip, now)
+	}
+	want := text[:ds]
+	ip4, ok := v.ip4(ip)
+	if !ok {
+		if !plain(want) {
+			return v.verifyText(t, ip, now)
+		}
+		return ErrBadIP
+	}
+	t.Time = time.Unix(int64(ts), 0)
+	prefix := uint64(binary.BigEndian.Uint32(ip4[:]))<<32 | uint64(ts)
+	binary.BigEndian.PutUint64(m, prefix)
+	m[base+sep] = 0
+	fl := fields{text: f, uid: sep, tokens: -1}
+	if sep2 >= 0 {
+		m[base+sep2] = 0
+		fl.tokens = sep2 - sep - 1
+	} else {
+		// uid!data: the message has an empty tokens field, so the data
+		// moves up one byte to make room for its NUL.
+		m = m[:len(m)+1]
+		copy(m[base+sep+2:], m[base+sep+1:])
+		m[base+sep+1] = 0
+		sep2 = sep + 1
+	}
+	t.msg = m
+	u, k, d := base+sep, base+sep+1, base+sep2
+	t.UID, t.Tokens, t.Data = m[base:u:u], m[k:d:d], m[d+1:]
+	if !v.digest.rounds(m, secret, want, &t.r2) {
+		if !plain(want) {
+			// A '!' or control byte in the digest part: mod_auth_tkt
+			// would not have read the fields as we did.
+			return v.verifyText(t, ip, now)
+		}
+		if v.old == nil || !v.check(t, v.old, prefix, fl, want) {
+			return ErrBadDigest
+		}
+		t.OldSecret = true
+		t.NeedsRefresh = true
+	}
+	return v.checkTime(t, ts, now)
+}
+
+// verifyText is Verify's slow path, mod_auth_tkt's steps one by one on
+// the decoded t.text: cut at the first NUL, refuse control bytes and a
+// first '!' inside the digest or timestamp, read the timestamp as
+// sscanf("%8x") does, then check the digest. It resets what the fast path
+// may have filled in first.
+func (v *Verifier) verifyText(t *Ticket, ip netip.Addr, now time.Time) error {
+	t.UID, t.Tokens, t.Data = nil, nil, nil
+	t.Time = time.Time{}
+	t.NeedsRefresh, t.OldSecret = false, false
+	if i := bytes.IndexByte(t.text, 0); i >= 0 {
+		t.text = t.text[:i]
 	}
 	text := t.text
 	ds := v.hexLen
-	sep := bytes.IndexByte(text, '!')
-	if sep < ds+8 || hasControl(text) {
+	sep, sep2, ctrl := scanTicket(text)
+	if ctrl || sep < ds+8 {
 		return ErrMalformed
 	}
 	ts, ok := scanHex8(text[ds:])
 	if !ok {
 		return ErrMalformed
 	}
-	uid, rest := text[ds+8:sep], text[sep+1:]
-	var tokens, data []byte
-	if i := bytes.IndexByte(rest, '!'); i >= 0 {
-		tokens, data = rest[:i], rest[i+1:]
-	} else {
-		data = rest
-	}
 	ip4, ok := v.ip4(ip)
 	if !ok {
 		return ErrBadIP
 	}
 	t.Time = time.Unix(int64(ts), 0)
-	if !v.check(t, v.secret, ip4, ts, uid, tokens, data, text[:ds]) {
-		if v.old == nil || !v.check(t, v.old, ip4, ts, uid, tokens, data, text[:ds]) {
+	// The fields, uid!tokens!data or uid!data, as offsets into text[ds+8:].
+	f := fields{text: text[ds+8:], uid: sep - ds - 8, tokens: -1}
+	if sep2 >= 0 {
+		f.tokens = sep2 - sep - 1
+	}
+	prefix := uint64(binary.BigEndian.Uint32(ip4[:]))<<32 | uint64(ts)
+	want := text[:ds]
+	if !v.check(t, v.secret, prefix, f, want) {
+		if v.old == nil || !v.check(t, v.old, prefix, f, want) {
 			return ErrBadDigest
 		}
 		t.OldSecret = true
 		t.NeedsRefresh = true
 	}
+	return v.checkTime(t, ts, now)
+}
+
+// checkTime is the last step of Verify, for a ticket with a good digest
+// dated ts: too far in the future, expired, or due for a refresh.
+func (v *Verifier) checkTime(t *Ticket, ts uint32, now time.Time) error {
 	n := now.Unix()
 	if int64(ts)-n > v.maxFuture {
 		return ErrFuture
@@ -210,13 +303,43 @@ func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time)
 	return nil
 }
 
-// check is mod_auth_tkt's digest check: dialectDigest with the IP and
-// timestamp as the prefix. The comparison is constant-time (equalHexSum
-// ORs every difference; no early exit), and t.UID, t.Tokens and t.Data
-// are left pointing into the round-one message, which holds copies.
-func (v *Verifier) check(t *Ticket, secret []byte, ip4 [4]byte, ts uint32, uid, tokens, data, want []byte) bool {
-	prefix := [8]byte{ip4[0], ip4[1], ip4[2], ip4[3], byte(ts >> 24), byte(ts >> 16), byte(ts >> 8), byte(ts)}
-	return dialectDigest(t, v.digest, prefix[:], secret, uid, tokens, data, want)
+// fields locates uid, tokens and data in the ticket text after the
+// digest and timestamp: text is uid!tokens!data, or uid!data when tokens
+// is -1; uid and tokens are lengths.
+type fields struct {
+	text        []byte
+	uid, tokens int
+}
+
+// check is mod_auth_tkt's digest check, dialectDigest with the IP and
+// timestamp as the prefix (the address bytes then the time, big endian,
+// in one word), for the slow path and the old secret: the round-one
+// message prefix ‖ secret ‖ uid ‖ 0 ‖ tokens ‖ 0 ‖ data is the ticket's
+// field text copied whole with its two '!' turned into NULs (or uid!data
+// split around an inserted NUL). The comparison is constant-time (see
+// equalHexSum), and t.UID, t.Tokens and t.Data are left pointing into the
+// message, which holds copies.
+func (v *Verifier) check(t *Ticket, secret []byte, prefix uint64, f fields, want []byte) bool {
+	m := slices.Grow(t.msg[:0], 8+len(secret)+len(f.text)+1)
+	m = binary.BigEndian.AppendUint64(m, prefix)
+	m = append(m, secret...)
+	u := len(m)
+	k := u + f.uid + 1 // start of tokens
+	if f.tokens >= 0 {
+		m = append(m, f.text...)
+		m[k-1] = 0
+		m[k+f.tokens] = 0
+	} else {
+		m = append(m, f.text[:f.uid]...)
+		m = append(m, 0, 0)
+		m = append(m, f.text[f.uid+1:]...)
+		f.tokens = 0
+	}
+	t.msg = m
+	dd := k + f.tokens + 1
+	t.UID, t.Tokens, t.Data = m[u:k-1:k-1], m[k:dd-1:dd-1], m[dd:]
+
+	return v.digest.rounds(m, secret, want, &t.r2)
 }
 
 // ip4 returns the four address bytes the digest covers.
