@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -229,18 +230,18 @@ func TestIngressNginx(t *testing.T) {
 	app := startApp(t)
 	addr := startNginx(t, render(t, "k8s/ingress-nginx.conf", "tktgate.tktgate.svc.cluster.local:9180", listen, shippedApp, app),
 		"/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_set_misc_module.so")
-	s := site{b: newBrowser(addr, "app.example.com", ""), gate: g}
-	// auth-signin is one URL for every 401 (tktgate's Location is not
-	// used); a 403 stays a plain 403.
-	s.denied = func(t *testing.T, a *answer, d denial, orig string) {
-		t.Helper()
-		if d == toUnauth {
-			plain(t, a, d, orig)
-			return
-		}
-		checkRedirect(t, a, "https://login.example.com/login", orig)
+	checkSite(t, site{b: newBrowser(addr, "app.example.com", ""), gate: g, denied: ingressDenied})
+}
+
+// ingressDenied: auth-signin is one URL for every 401 (tktgate's Location
+// is not used); a 403 stays a plain 403.
+func ingressDenied(t *testing.T, a *answer, d denial, orig string) {
+	t.Helper()
+	if d == toUnauth {
+		plain(t, a, d, orig)
+		return
 	}
-	checkSite(t, s)
+	checkRedirect(t, a, "https://login.example.com/login", orig)
 }
 
 // checkIngressRendering: the rendered file is what the controller makes of
@@ -279,4 +280,99 @@ func checkIngressRendering(t *testing.T, conf string) {
 			}
 		}
 	}
+}
+
+// TestIngressNginxCached runs what the controller makes of
+// k8s/ingress-nginx-cached.yaml: ingress-nginx.conf plus, per its
+// nginx.tmpl, the auth cache (proxy_cache_path at the http level; in each
+// auth location the key set and hashed by ngx_conf_rewrite_auth.lua,
+// proxy_cache, proxy_cache_valid per auth-cache-duration, proxy_buffering
+// on). The Lua module stands in for the controller's OpenResty.
+func TestIngressNginxCached(t *testing.T) {
+	t.Parallel()
+	conf, err := os.ReadFile("k8s/ingress-nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainIngs := find(yamlDocs(t, "k8s/ingress-nginx.yaml"), "Ingress")
+	ings := find(yamlDocs(t, "k8s/ingress-nginx-cached.yaml"), "Ingress")
+	if len(ings) != len(plainIngs) {
+		t.Fatalf("ingress-nginx-cached.yaml has %d Ingresses, ingress-nginx.yaml %d", len(ings), len(plainIngs))
+	}
+	dir := t.TempDir()
+	lua := filepath.Join(dir, "ngx_conf_rewrite_auth.lua")
+	// The controller's file (rootfs/etc/nginx/lua/nginx/), verbatim.
+	if err := os.WriteFile(lua, []byte("ngx.var.cache_key = ngx.encode_base64(ngx.sha1_bin(ngx.var.tmp_cache_key))\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cms := find(yamlDocs(t, "k8s/ingress-nginx-cached.yaml"), "ConfigMap")
+	if len(cms) != 1 {
+		t.Fatalf("ingress-nginx-cached.yaml has %d ConfigMaps; want the controller's", len(cms))
+	}
+	text := str(dig(cms[0], "data", "http-snippet")) + "proxy_cache_path " + filepath.Join(dir, "nginx-cache-auth") + " levels=1:2 keys_zone=auth_cache:10m max_size=128m inactive=30m use_temp_path=off;\n" + string(conf)
+	for i, ing := range ings {
+		ann := func(name string) string {
+			return str(dig(ing, "metadata", "annotations", "nginx.ingress.kubernetes.io/"+name))
+		}
+		// The same objects as ingress-nginx.yaml but for the cache.
+		for k, v := range dig(plainIngs[i], "metadata", "annotations").(map[string]any) {
+			if got := ann(strings.TrimPrefix(k, "nginx.ingress.kubernetes.io/")); got != v {
+				t.Errorf("Ingress %d: %s is %q here, %q in ingress-nginx.yaml", i, k, got, v)
+			}
+		}
+		key, dur := ann("auth-cache-key"), ann("auth-cache-duration")
+		// The annotation's validator (parser.NGINXVariable) and what the
+		// key must hold (see the file's header).
+		if !regexp.MustCompile(`^[A-Za-z0-9\-\_\$\{\}]*$`).MatchString(key) {
+			t.Errorf("auth-cache-key %q would be refused by the controller", key)
+		}
+		for _, v := range []string{"${remote_addr}-", "${http_cookie}", "${tktgate_url_ticket}"} {
+			if !strings.Contains(key, v) {
+				t.Errorf("auth-cache-key %q lacks %s", key, v)
+			}
+		}
+		path := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "path"))
+		pathType := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "pathType"))
+		host := str(dig(ing, "spec", "rules", 0, "host"))
+		authLoc := "/_external-auth-" + base64.RawURLEncoding.EncodeToString([]byte(path)) + "-" + pathType
+		sum := sha1.Sum([]byte(path + ann("auth-signin")))
+		signinLoc := "@" + hex.EncodeToString(sum[:])
+
+		open := "    location = " + authLoc + " {\n        internal;\n\n        access_log off;\n"
+		start := strings.Index(text, open)
+		if start < 0 {
+			t.Fatalf("ingress-nginx.conf has no %q", open)
+		}
+		end := start + strings.Index(text[start:], "\n    }\n")
+		loc := text[start:end]
+		cache := fmt.Sprintf("\n        set $tmp_cache_key '%s%s%s';\n        set $cache_key '';\n\n        rewrite_by_lua_file %s;\n\n        proxy_cache auth_cache;\n", host, authLoc, key, lua)
+		for _, d := range strings.Split(dur, ",") {
+			cache += "        proxy_cache_valid " + strings.TrimSpace(d) + ";\n"
+		}
+		cache += "\n        proxy_cache_key \"$cache_key\";\n"
+		loc = strings.Replace(loc, open, open+cache, 1)
+		loc = strings.Replace(loc, "proxy_buffering                         off;", `proxy_buffering                         "on";`, 1)
+		text = text[:start] + loc + text[end:]
+
+		// The test's own addition: the cache status, as X-Auth-Cache.
+		text = strings.Replace(text, "        auth_request        "+authLoc+";\n",
+			"        auth_request        "+authLoc+";\n        auth_request_set $auth_cache $upstream_cache_status;\n        add_header X-Auth-Cache $auth_cache always;\n", 1)
+		text = strings.Replace(text, "    location "+signinLoc+" {\n        internal;\n",
+			"    location "+signinLoc+" {\n        internal;\n        add_header X-Auth-Cache $auth_cache always;\n", 1)
+	}
+	if n := strings.Count(text, "$upstream_cache_status"); n != len(ings) {
+		t.Fatalf("the cache status was added to %d locations; want %d", n, len(ings))
+	}
+
+	listen := freeAddr(t)
+	g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", "\n[cache]\nmax_age = \"30s\"\n"))
+	r := startRelay(t, g.addr)
+	app := startApp(t)
+	text = strings.ReplaceAll(text, "tktgate.tktgate.svc.cluster.local:9180", r.addr())
+	text = strings.ReplaceAll(text, shippedApp, app)
+	addr := startNginx(t, text, "/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_set_misc_module.so",
+		"/usr/lib/nginx/modules/ngx_http_lua_module.so")
+	s := site{b: newBrowser(addr, "app.example.com", ""), gate: g, denied: ingressDenied}
+	checkSite(t, s)
+	checkCache(t, s, r, addr, "MISS")
 }
