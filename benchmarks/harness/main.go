@@ -209,11 +209,20 @@ func (h *harness) run() error {
 	if err != nil {
 		return err
 	}
-	unixGate, err := h.startTktgateOn("tktgate-unix", "MD5", "unix:"+filepath.Join(h.tmp, "tktgate.sock"))
+	unixGate, err := h.startTktgateOn("tktgate-unix", "MD5", "unix:"+filepath.Join(h.tmp, "tktgate.sock"), "")
 	if err != nil {
 		return err
 	}
-	ng, errN := h.startNginx(ngGate, unixGate)
+	cacheAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	// As nginx/tktgate-cached.conf's header suggests.
+	cachedGate, err := h.startTktgateOn("tktgate-cached", "MD5", cacheAddr, "\n[cache]\nmax_age = \"10s\"\n")
+	if err != nil {
+		return err
+	}
+	ng, errN := h.startNginx(ngGate, unixGate, cachedGate, ceil)
 	ap, errA := h.startApache(gate.ticket)
 	for _, e := range []error{errN, errA} {
 		if e != nil && e != errSkip {
@@ -225,12 +234,17 @@ func (h *harness) run() error {
 		return target{name: name, url: "http://" + addr + "/index.html", headers: client, procs: treeOf(pids...), minBytes: len(staticFile())}
 	}
 	if errN == nil {
-		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid})
+		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid, "tktgate-cached": cachedGate.pid})
 		webTargets = append(webTargets,
 			web(nameStatic, ng.staticAddr, ng.pid),
 			web(nameNginx, ng.addr, ng.pid, ngGate.pid),
 			web(nameNginxKeepalive, ng.keepaliveAddr, ng.pid, ngGate.pid),
-			web(nameNginxUnix, ng.unixAddr, ng.pid, unixGate.pid))
+			web(nameNginxUnix, ng.unixAddr, ng.pid, unixGate.pid),
+			web(nameNginxCeiling, ng.ceilingAddr, ng.pid, ceil.pid),
+			web(nameNginxCached, ng.cachedAddr, ng.pid, cachedGate.pid))
+		if ng.luaAddr != "" {
+			webTargets = append(webTargets, web(nameNginxLua, ng.luaAddr, ng.pid))
+		}
 	}
 	if errA == nil {
 		h.rep.pinning(map[string]int{"apache": ap.pid})
@@ -238,6 +252,7 @@ func (h *harness) run() error {
 	}
 	if len(webTargets) > 0 {
 		before := authCount(ngGate.addr) + authCount(unixGate.addr)
+		cachedBefore := authCount(cachedGate.addr)
 		b, err := h.alternate("3", webTargets, h.cfg.webRounds, h.cfg.secs, h.cfg.webWarm)
 		if err != nil {
 			return err
@@ -247,7 +262,13 @@ func (h *harness) run() error {
 		if errN == nil && checked < served {
 			return fmt.Errorf("nginx served %d protected requests but tktgate checked only %d", served, checked)
 		}
-		h.rep.groupB(b, checked, served)
+		// The cached row must really be cached: at most one check per
+		// max_age (10 s) and worker, give or take a few misses.
+		cachedChecked := authCount(cachedGate.addr) - cachedBefore
+		if errN == nil && cachedChecked > 100 {
+			return fmt.Errorf("nginx served %d requests from its cache of tktgate's answers, yet tktgate checked %d: the cache does not hit", h.served[nameNginxCached], cachedChecked)
+		}
+		h.rep.groupB(b, checked, served, cachedChecked, h.served[nameNginxCached])
 	}
 
 	step("4. latency at a fixed rate (%g req/s, %d connections, open loop)", h.cfg.latRate, h.cfg.latConns)
@@ -328,6 +349,9 @@ const (
 	nameNginx          = "nginx + tktgate"
 	nameNginxKeepalive = "nginx + tktgate, keepalive 256"
 	nameNginxUnix      = "nginx + tktgate, unix socket"
+	nameNginxCeiling   = "nginx + auth_request to the fasthttp ceiling"
+	nameNginxCached    = "nginx + tktgate, cached"
+	nameNginxLua       = "nginx + Lua in-process check"
 	nameApache         = "Apache + mod_auth_tkt"
 )
 

@@ -224,8 +224,9 @@ func (r *report) groupA(ss []*series, pids map[string]int) {
 	r.rawSeries("1–2", ss)
 }
 
-func (r *report) groupB(ss []*series, checked, nginxServed int) {
+func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cachedServed int) {
 	st, ng, nk, nu, ap := find(ss, nameStatic), find(ss, nameNginx), find(ss, nameNginxKeepalive), find(ss, nameNginxUnix), find(ss, nameApache)
+	nc, lua := find(ss, nameNginxCached), find(ss, nameNginxLua)
 	if nk != nil && ap != nil {
 		r.headlineRow("3. nginx + auth_request + tktgate as shipped in nginx/ (TCP, keepalive 256) vs Apache + mod_auth_tkt", nk, ap, "> 1×", func(v float64) bool { return v > 1 })
 	}
@@ -237,6 +238,12 @@ func (r *report) groupB(ss []*series, checked, nginxServed int) {
 	}
 	if ng != nil && st != nil {
 		r.headlineRow("3. nginx + tktgate (contract wiring) vs nginx static with no auth (the row's ceiling)", ng, st, "—", nil)
+	}
+	if nc != nil && lua != nil {
+		r.headlineRow("6. nginx + tktgate with nginx/tktgate-cached.conf's cache vs the check in Lua inside nginx", nc, lua, "≥ 0.95×", func(v float64) bool { return v >= 0.95 })
+	}
+	if nc != nil && ap != nil {
+		r.headlineRow("6. nginx + tktgate, cached, vs Apache + mod_auth_tkt", nc, ap, "≥ 2×", func(v float64) bool { return v >= 2 })
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### 3. nginx + tktgate vs Apache + mod_auth_tkt, the same 612-byte file\n\n%d round(s) × %d s each, alternated, %d keep-alive connections. The client sends the browser headers and the same Cookie header as above. nginx has one worker; tktgate runs beside it on the same CPU.\n\n", len(ss[0].samples), r.h.cfg.secs, r.h.conns)
@@ -255,8 +262,14 @@ func (r *report) groupB(ss []*series, checked, nginxServed int) {
 	b.WriteString("\n- **nginx + tktgate** is the contract's original wiring: `upstream authtkt { server 127.0.0.1:PORT; keepalive 32; }`.\n")
 	b.WriteString("- **keepalive 256**: the same with `keepalive 256`, as nginx/tktgate.conf now ships. With more requests in flight than idle connections kept, nginx closes the surplus after each subrequest and opens new ones.\n")
 	b.WriteString("- **unix socket**: keepalive 256 to a second tktgate listening on `unix:` (socket_mode 0666).\n")
+	b.WriteString("- **auth_request to the fasthttp ceiling**: keepalive 256 to the ceiling server of comparison 1, which answers every subrequest 200 with tktgate's headers without looking at it: the cheapest auth endpoint there can be, so the cost of the subrequest itself.\n")
+	b.WriteString("- **cached**: keepalive 256 to a third tktgate with `[cache] max_age = \"10s\"`, and the auth location of nginx/tktgate-cached.conf (`proxy_cache`, key policy + `$remote_addr` + `$http_cookie`, bypass for URL tickets). Every client sends the same ticket, so after the first miss per 10 s nginx answers from its cache.\n")
+	b.WriteString("- **Lua in-process check**: no auth service; an `access_by_lua_block` (libnginx-mod-http-lua, LuaJIT) checks the same MD5 ticket inside nginx: base64 or raw cookie, IP, digest, 2 h timeout, identity headers. Less than tktgate does (no refresh, tokens, quoting or %21 forms): the lower bound of an in-process check.\n")
 	if ng != nil {
 		fmt.Fprintf(&b, "\nThe tktgates behind nginx gave %s auth answers while nginx served %s protected requests: every request was checked.\n", rps(float64(checked)), rps(float64(nginxServed)))
+	}
+	if nc != nil {
+		fmt.Fprintf(&b, "The cached row's tktgate gave %d answers for %s requests: the rest came from nginx's cache.\n", cachedChecked, rps(float64(cachedServed)))
 	}
 	r.add(b.String())
 	r.rawSeries("3", ss)

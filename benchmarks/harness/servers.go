@@ -56,14 +56,15 @@ func (h *harness) startTktgate(name, digest string) (*gate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.startTktgateOn(name, digest, addr)
+	return h.startTktgateOn(name, digest, addr, "")
 }
 
 // startTktgateOn starts tktgate listening on addr, "host:port" or
-// "unix:/path" (mode 0666, for nginx's unprivileged worker).
-func (h *harness) startTktgateOn(name, digest, addr string) (*gate, error) {
+// "unix:/path" (mode 0666, for nginx's unprivileged worker), with extra
+// appended to its config.
+func (h *harness) startTktgateOn(name, digest, addr, extra string) (*gate, error) {
 	cfg := filepath.Join(h.tmp, name+".toml")
-	conf := fmt.Sprintf("listen = %q\nsocket_mode = \"0666\"\nlog_level = \"warn\"\n\n[ticket]\nsecret = %q\ndigest_type = %q\n\n[redirect]\nlogin_url = \"/login\"\n", addr, secret, digest)
+	conf := fmt.Sprintf("listen = %q\nsocket_mode = \"0666\"\nlog_level = \"warn\"\n\n[ticket]\nsecret = %q\ndigest_type = %q\n\n[redirect]\nlogin_url = \"/login\"\n", addr, secret, digest) + extra
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
@@ -179,20 +180,23 @@ func staticFile() []byte {
 type webServer struct {
 	*proc
 	addr string // protected
-	// nginx only: the same file without auth, and with the tuned wirings.
-	staticAddr, keepaliveAddr, unixAddr string
+	// nginx only: the same file without auth, with the tuned wirings, with
+	// auth_request to the fasthttp ceiling, with tktgate's answers cached,
+	// and with the check in Lua ("" when the Lua module is missing).
+	staticAddr, keepaliveAddr, unixAddr, ceilingAddr, cachedAddr, luaAddr string
 }
 
 // nginxProtected is a server block guarding the site with the contract's
-// auth_request wiring (docs/contract.md, "nginx wiring") to upstream.
-func nginxProtected(listen, upstream, root string) string {
+// auth_request wiring (docs/contract.md, "nginx wiring") to upstream, and
+// authExtra in the auth location.
+func nginxProtected(listen, upstream, root, authExtra string) string {
 	return fmt.Sprintf(`
     server {
         listen %[1]s;
         root %[3]s;
 
         location = /_auth {
-            internal;
+            internal;%[4]s
             proxy_pass http://%[2]s/auth;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -214,14 +218,70 @@ func nginxProtected(listen, upstream, root string) string {
 
         location @login { add_header Set-Cookie $auth_cookie; return 302 $auth_location; }
     }
-`, listen, upstream, root)
+`, listen, upstream, root, authExtra)
 }
 
+// nginxCache is what nginx/tktgate-cached.conf adds to the auth location.
+const nginxCache = `
+            proxy_cache tktgate_auth;
+            proxy_cache_bypass $tktgate_url_ticket;
+            proxy_cache_key "default|$remote_addr|$http_cookie";`
+
+// nginxLua checks the MD5 ticket inside nginx, in an access_by_lua_block:
+// what a site would script instead of an auth service. It reads the
+// cookie nginx picked, base64 or raw, checks IP, digest and a 2 h timeout,
+// and passes the identity on; no refresh, no tokens policy, no quoting or
+// %21 forms: less work than tktgate does, the in-process lower bound.
+const nginxLua = `
+    server {
+        listen LISTEN;
+        root ROOT;
+        location / {
+            access_by_lua_block {
+                local secret = "SECRET"
+                local function deny()
+                    return ngx.redirect("/login?back=" .. ngx.escape_uri(ngx.var.scheme .. "://" .. ngx.var.http_host .. ngx.var.request_uri))
+                end
+                local t = ngx.var.cookie_auth_tkt
+                if not t or t == "" then return deny() end
+                if not t:find("!", 1, true) then
+                    t = ngx.decode_base64(t)
+                    if not t then return deny() end
+                end
+                if #t < 41 then return deny() end
+                local ts = tonumber(t:sub(33, 40), 16)
+                if not ts then return deny() end
+                local rest = t:sub(41)
+                local a = rest:find("!", 1, true)
+                if not a then return deny() end
+                local uid, tokens, data = rest:sub(1, a - 1), "", rest:sub(a + 1)
+                local b = data:find("!", 1, true)
+                if b then tokens, data = data:sub(1, b - 1), data:sub(b + 1) end
+                local o1, o2, o3, o4 = ngx.var.remote_addr:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+                if not o1 then return deny() end
+                local ipts = string.char(tonumber(o1), tonumber(o2), tonumber(o3), tonumber(o4),
+                    math.floor(ts / 16777216) % 256, math.floor(ts / 65536) % 256, math.floor(ts / 256) % 256, ts % 256)
+                local d1 = ngx.md5(ipts .. secret .. uid .. "\0" .. tokens .. "\0" .. data)
+                if ngx.md5(d1 .. secret) ~= t:sub(1, 32) then return deny() end
+                if ts + 7200 < ngx.time() then return deny() end
+                ngx.req.set_header("X-Remote-User", uid)
+                ngx.req.set_header("X-Remote-User-Tokens", tokens)
+                ngx.req.set_header("X-Remote-User-Data", data)
+            }
+        }
+    }
+`
+
+const luaModules = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+
 // startNginx starts nginx with a private prefix and one worker, serving
-// the site four ways: with no auth; through the contract's wiring to
-// gate (TCP, keepalive 32); the same with keepalive 256; and with
-// keepalive 256 to unixGate over its unix socket.
-func (h *harness) startNginx(gate, unixGate *gate) (*webServer, error) {
+// the site seven ways: with no auth; through the contract's wiring to
+// gate (TCP, keepalive 32); the same with keepalive 256; with keepalive
+// 256 to unixGate over its unix socket; with keepalive 256 to ceil (the
+// cheapest possible auth endpoint); with keepalive 256 to cachedGate and
+// nginx/tktgate-cached.conf's cache; and with the check in Lua, if
+// libnginx-mod-http-lua is installed.
+func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*webServer, error) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		return nil, h.skipOrFail("nginx not installed")
 	}
@@ -229,7 +289,14 @@ func (h *harness) startNginx(gate, unixGate *gate) (*webServer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var addrs [4]string
+	lua := true
+	if _, err := os.Stat(luaModules); err != nil {
+		if err := h.skipOrFail("libnginx-mod-http-lua not installed"); err != errSkip {
+			return nil, err
+		}
+		lua = false
+	}
+	var addrs [7]string
 	for i := range addrs {
 		a, err := freeAddr()
 		if err != nil {
@@ -237,13 +304,20 @@ func (h *harness) startNginx(gate, unixGate *gate) (*webServer, error) {
 		}
 		addrs[i] = a
 	}
-	user := ""
+	if !lua {
+		addrs[6] = ""
+	}
+	user, modules := "", ""
 	if os.Geteuid() == 0 {
 		user = "user nobody nogroup;"
+	}
+	if lua {
+		modules = "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module " + luaModules + ";"
 	}
 	www := filepath.Join(dir, "www")
 	conf := fmt.Sprintf(`# Written by benchmarks/harness.
 %[1]s
+%[7]s
 worker_processes 1;
 daemon off;
 pid %[2]s/nginx.pid;
@@ -263,19 +337,33 @@ http {
     uwsgi_temp_path %[2]s/uwsgi;
     scgi_temp_path %[2]s/scgi;
 
-    # The contract's upstream, and two tuned ones.
+    # The contract's upstream, and the tuned ones.
     upstream authtkt { server %[3]s; keepalive 32; }
     upstream authtkt_keepalive { server %[3]s; keepalive 256; }
     upstream authtkt_unix { server %[4]s; keepalive 256; }
+    upstream authtkt_ceiling { server %[8]s; keepalive 256; }
+    upstream authtkt_cached { server %[9]s; keepalive 256; }
+
+    # As nginx/tktgate-cached.conf.
+    proxy_cache_path %[2]s/auth-cache levels=1:2 keys_zone=tktgate_auth:1m max_size=64m inactive=2m use_temp_path=off;
+    map $request_uri $tktgate_url_ticket {
+        default           "";
+        "~[?&]auth_tkt="  1;
+    }
 
     server {
         listen %[5]s;
         root %[6]s;
     }
-`, user, dir, gate.addr, unixGate.addr, addrs[0], www)
-	conf += nginxProtected(addrs[1], "authtkt", www)
-	conf += nginxProtected(addrs[2], "authtkt_keepalive", www)
-	conf += nginxProtected(addrs[3], "authtkt_unix", www)
+`, user, dir, gate.addr, unixGate.addr, addrs[0], www, modules, ceil.addr, cachedGate.addr)
+	conf += nginxProtected(addrs[1], "authtkt", www, "")
+	conf += nginxProtected(addrs[2], "authtkt_keepalive", www, "")
+	conf += nginxProtected(addrs[3], "authtkt_unix", www, "")
+	conf += nginxProtected(addrs[4], "authtkt_ceiling", www, "")
+	conf += nginxProtected(addrs[5], "authtkt_cached", www, nginxCache)
+	if lua {
+		conf += strings.NewReplacer("LISTEN", addrs[6], "ROOT", www, "SECRET", secret).Replace(nginxLua)
+	}
 	conf += "}\n"
 	if err := h.writeSite(dir, "nginx.conf", conf); err != nil {
 		return nil, err
@@ -286,15 +374,27 @@ http {
 	}
 	p.log = filepath.Join(dir, "error.log")
 	for _, a := range addrs {
+		if a == "" {
+			continue
+		}
 		if err := waitPort(p, a); err != nil {
 			return nil, err
 		}
 	}
-	w := &webServer{proc: p, staticAddr: addrs[0], addr: addrs[1], keepaliveAddr: addrs[2], unixAddr: addrs[3]}
-	for _, a := range addrs[1:] {
-		if err := h.checkProtected("nginx", a, gate.ticket); err != nil {
+	w := &webServer{proc: p, staticAddr: addrs[0], addr: addrs[1], keepaliveAddr: addrs[2], unixAddr: addrs[3],
+		ceilingAddr: addrs[4], cachedAddr: addrs[5], luaAddr: addrs[6]}
+	for _, a := range []string{w.addr, w.keepaliveAddr, w.unixAddr, w.cachedAddr, w.luaAddr} {
+		if a == "" {
+			continue
+		}
+		if err := h.checkProtected("nginx", a, gate.ticket, true); err != nil {
 			return nil, err
 		}
+	}
+	// The ceiling approves everything: only the valid-ticket answer is
+	// checked.
+	if err := h.checkProtected("nginx", w.ceilingAddr, gate.ticket, false); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -387,7 +487,7 @@ func (h *harness) startApache(ticket string) (*webServer, error) {
 		return nil, err
 	}
 	p.log = filepath.Join(dir, "error.log")
-	if err := h.checkProtected("apache", addr, ticket); err != nil {
+	if err := h.checkProtected("apache", addr, ticket, true); err != nil {
 		return nil, err
 	}
 	return &webServer{proc: p, addr: addr}, nil
@@ -406,15 +506,18 @@ func (h *harness) writeSite(dir, confName, conf string) error {
 	return os.WriteFile(filepath.Join(dir, confName), []byte(conf), 0o644)
 }
 
-// checkProtected makes sure that addr serves the file with the ticket and
-// redirects to the login page without it, or with a forged one.
-func (h *harness) checkProtected(name, addr, ticket string) error {
+// checkProtected makes sure that addr serves the file with the ticket and,
+// if denies, redirects to the login page without it, or with a forged one.
+func (h *harness) checkProtected(name, addr, ticket string, denies bool) error {
 	r, err := rawGet(addr, "/index.html", clientHeaders(standardCookie(ticket)))
 	if err != nil {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	if r.status != 200 || !bytes.Equal(r.body, staticFile()) {
 		return fmt.Errorf("%s: with a valid ticket: status %d, %d-byte body; want 200 and the %d-byte file", name, r.status, len(r.body), len(staticFile()))
+	}
+	if !denies {
+		return nil
 	}
 	for _, c := range []string{"theme=dark", standardCookie("0" + ticket[1:])} {
 		r, err = rawGet(addr, "/index.html", clientHeaders(c))
