@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"bufio"
 	"io"
 	"log/slog"
@@ -113,3 +114,12 @@ var loopbackAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 func (loopbackConn) RemoteAddr() net.Addr { return loopbackAddr }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// indexSchemeSep must be bytes.Index(u, "://") exactly.
+func TestIndexSchemeSep(t *testing.T) {
+	for _, u := range []string{"", ":", "://", "a://", "http://h/", "a:b://c", "a:/b://c", "a:", "a:/", "x:y:z", "https://h:8080/p?q=a://b", ":://", "h:/:/"} {
+		if got, want := indexSchemeSep([]byte(u)), bytes.Index([]byte(u), []byte("://")); got != want {
+			t.Errorf("indexSchemeSep(%q) = %d; want %d", u, got, want)
+		}
+	}
+}
