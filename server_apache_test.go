@@ -2,11 +2,7 @@ package main
 
 import (
 	"bufio"
-	"crypto/md5"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -208,34 +204,7 @@ func (e *adEnv) text(k adTkt) string {
 	if k.secret != "" {
 		secret = k.secret
 	}
-	var ip4 [4]byte
-	if k.ip.IsValid() {
-		ip4 = k.ip.Unmap().As4()
-	}
-	sum := func(b []byte) string {
-		switch e.digest {
-		case verifier.SHA256:
-			s := sha256.Sum256(b)
-			return hex.EncodeToString(s[:])
-		case verifier.SHA512:
-			s := sha512.Sum512(b)
-			return hex.EncodeToString(s[:])
-		}
-		s := md5.Sum(b)
-		return hex.EncodeToString(s[:])
-	}
-	m := append(ip4[:], byte(k.ts>>24), byte(k.ts>>16), byte(k.ts>>8), byte(k.ts))
-	m = append(m, secret...)
-	m = append(m, k.uid...)
-	m = append(m, 0)
-	m = append(m, k.tokens...)
-	m = append(m, 0)
-	m = append(m, k.data...)
-	s := sum([]byte(sum(m)+secret)) + fmt.Sprintf("%08x", k.ts) + k.uid + "!"
-	if k.tokens != "" || k.bang2 {
-		s += k.tokens + "!"
-	}
-	return s + k.data
+	return apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: secret, Bang2: k.bang2}.Text(e.digest.String())
 }
 
 func (k adTkt) fields() *[3]string { return &[3]string{k.uid, k.tokens, k.data} }

@@ -1,11 +1,7 @@
 package verifier_test
 
 import (
-	"crypto/md5"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -155,8 +151,8 @@ type apacheTkt struct {
 	tsText            string     // replaces the 8 hex digits of ts
 }
 
-// text is the raw ticket, built from the formula in docs/auth_tkt.md
-// rather than with the package under test.
+// text is the raw ticket, signed by apachetest's reference signer
+// rather than by the package under test.
 func (e *apacheEnv) text(k apacheTkt) string {
 	secret := e.secret
 	if k.old {
@@ -165,40 +161,7 @@ func (e *apacheEnv) text(k apacheTkt) string {
 	if k.secret != "" {
 		secret = k.secret
 	}
-	var ip4 [4]byte
-	if k.ip.IsValid() {
-		ip4 = k.ip.Unmap().As4()
-	}
-	sum := func(b []byte) string {
-		switch e.digest {
-		case verifier.SHA256:
-			s := sha256.Sum256(b)
-			return hex.EncodeToString(s[:])
-		case verifier.SHA512:
-			s := sha512.Sum512(b)
-			return hex.EncodeToString(s[:])
-		}
-		s := md5.Sum(b)
-		return hex.EncodeToString(s[:])
-	}
-	m := append(ip4[:], byte(k.ts>>24), byte(k.ts>>16), byte(k.ts>>8), byte(k.ts))
-	m = append(m, secret...)
-	m = append(m, k.uid...)
-	m = append(m, 0)
-	m = append(m, k.tokens...)
-	m = append(m, 0)
-	m = append(m, k.data...)
-	digest := sum([]byte(sum(m) + secret))
-
-	ts := k.tsText
-	if ts == "" {
-		ts = fmt.Sprintf("%08x", k.ts)
-	}
-	s := digest + ts + k.uid + "!"
-	if k.tokens != "" || k.bang2 {
-		s += k.tokens + "!"
-	}
-	return s + k.data
+	return apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: secret, Bang2: k.bang2, TSText: k.tsText}.Text(e.digest.String())
 }
 
 // apacheCase is one request.

@@ -1,0 +1,63 @@
+package apachetest
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+)
+
+// Ticket is a ticket for Text, the reference signer of the differential
+// tests: the formula of docs/auth_tkt.md written out with crypto/* and
+// nothing of package verifier, so that the package is never checked
+// against itself. It also makes tickets verifier.Sign refuses to (control
+// bytes, '!' in a uid, odd timestamp spellings).
+type Ticket struct {
+	UID, Tokens, Data string
+	TS                uint32
+	IP                netip.Addr // the invalid zero Addr signs as 0.0.0.0
+	Secret            string
+	Bang2             bool   // write "uid!!data" even without tokens
+	TSText            string // replaces the 8 hex digits of TS
+}
+
+// Text is the raw ticket, signed with digest "MD5", "SHA256" or "SHA512"
+// (TKTAuthDigestType).
+func (k Ticket) Text(digest string) string {
+	sum := func(b []byte) string {
+		switch digest {
+		case "SHA256":
+			s := sha256.Sum256(b)
+			return hex.EncodeToString(s[:])
+		case "SHA512":
+			s := sha512.Sum512(b)
+			return hex.EncodeToString(s[:])
+		case "MD5":
+			s := md5.Sum(b)
+			return hex.EncodeToString(s[:])
+		}
+		panic("apachetest: unknown digest " + digest)
+	}
+	var ip4 [4]byte
+	if k.IP.IsValid() {
+		ip4 = k.IP.Unmap().As4()
+	}
+	m := append(ip4[:], byte(k.TS>>24), byte(k.TS>>16), byte(k.TS>>8), byte(k.TS))
+	m = append(m, k.Secret...)
+	m = append(m, k.UID...)
+	m = append(m, 0)
+	m = append(m, k.Tokens...)
+	m = append(m, 0)
+	m = append(m, k.Data...)
+	ts := k.TSText
+	if ts == "" {
+		ts = fmt.Sprintf("%08x", k.TS)
+	}
+	s := sum([]byte(sum(m)+k.Secret)) + ts + k.UID + "!"
+	if k.Tokens != "" || k.Bang2 {
+		s += k.Tokens + "!"
+	}
+	return s + k.Data
+}
