@@ -1092,26 +1092,13 @@ func (e *adEnv) compareTickets(t *testing.T, r *adRun, l adLoc, bad func(string,
 	}
 }
 
-func adSeed(t *testing.T) uint64 {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv(adSeedEnv); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: %v", adSeedEnv, s, err)
-		}
-		seed = n
-	}
-	t.Logf("seed %d (%s=%d replays the cases)", seed, adSeedEnv, seed)
-	return seed
-}
-
 // TestServerApacheDifferential compares tktgate's answers with Apache
 // mod_auth_tkt's for the same requests, at the HTTP level.
 func TestServerApacheDifferential(t *testing.T) {
 	if _, err := os.Stat(apachetest.Binary); err != nil {
 		e2e.SkipOrFail(t, "Apache httpd not found: %v", err)
 	}
-	seed := adSeed(t)
+	seed := apachetest.Seed(t, adSeedEnv)
 	for _, d := range []verifier.Digest{verifier.MD5, verifier.SHA256, verifier.SHA512} {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()

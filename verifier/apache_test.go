@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -365,21 +364,8 @@ func (r *apacheRun) String() string {
 	return b.String()
 }
 
-func apacheSeed(t *testing.T) uint64 {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv(apacheSeedEnv); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: %v", apacheSeedEnv, s, err)
-		}
-		seed = n
-	}
-	t.Logf("seed %d (%s=%d replays the cases)", seed, apacheSeedEnv, seed)
-	return seed
-}
-
 func TestApache(t *testing.T) {
-	seed := apacheSeed(t)
+	seed := apachetest.Seed(t, apacheSeedEnv)
 	for _, d := range []verifier.Digest{verifier.MD5, verifier.SHA256, verifier.SHA512} {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()

@@ -7,6 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"os"
+	"strconv"
+	"testing"
+	"time"
 )
 
 // Ticket is a ticket for Text, the reference signer of the differential
@@ -60,4 +64,21 @@ func (k Ticket) Text(digest string) string {
 		s += k.Tokens + "!"
 	}
 	return s + k.Data
+}
+
+// Seed is the seed of a test's random cases: the value of the environment
+// variable env if set (to replay a failure), else the clock. It is logged
+// with the way to replay it.
+func Seed(t testing.TB, env string) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv(env); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", env, s, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (%s=%d replays the cases)", seed, env, seed)
+	return seed
 }
