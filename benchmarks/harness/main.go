@@ -262,10 +262,12 @@ func (h *harness) run() error {
 		if errN == nil && checked < served {
 			return fmt.Errorf("nginx served %d protected requests but tktgate checked only %d", served, checked)
 		}
-		// The cached row must really be cached: at most one check per
-		// max_age (10 s) and worker, give or take a few misses.
+		// The cached row must really be cached. Misses come once per
+		// max_age (10 s), each as a burst of up to one per connection
+		// (the requests in flight when the entry expires all miss: no
+		// proxy_cache_lock), so allow 5% of the requests.
 		cachedChecked := authCount(cachedGate.addr) - cachedBefore
-		if errN == nil && cachedChecked > 100 {
+		if errN == nil && cachedChecked*20 > h.served[nameNginxCached] {
 			return fmt.Errorf("nginx served %d requests from its cache of tktgate's answers, yet tktgate checked %d: the cache does not hit", h.served[nameNginxCached], cachedChecked)
 		}
 		h.rep.groupB(b, checked, served, cachedChecked, h.served[nameNginxCached])

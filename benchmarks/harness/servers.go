@@ -225,7 +225,8 @@ func nginxProtected(listen, upstream, root, authExtra string) string {
 const nginxCache = `
             proxy_cache tktgate_auth;
             proxy_cache_bypass $tktgate_url_ticket;
-            proxy_cache_key "default|$remote_addr|$http_cookie";`
+            proxy_cache_key "default|$remote_addr|$http_cookie";
+            open_file_cache max=1000 inactive=60s;`
 
 // nginxLua checks the MD5 ticket inside nginx, in an access_by_lua_block:
 // what a site would script instead of an auth service. It reads the
