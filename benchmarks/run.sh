@@ -17,7 +17,8 @@
 # skipping the nginx and Apache rows when they are not installed.
 #
 # Needs: go, wrk, taskset (util-linux); nginx-light, apache2 and
-# libapache2-mod-auth-tkt for comparison 3; perf for the live profile.
+# libapache2-mod-auth-tkt for comparison 3, libnginx-mod-http-lua for the
+# Lua row of comparison 6; perf for the live profile.
 set -euo pipefail
 mode=${1:-quick}
 case $mode in
