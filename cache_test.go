@@ -35,10 +35,12 @@ func TestAccelExpires(t *testing.T) {
 	// The cap.
 	f(conf(`"2h"`, "0.5", `"10s"`), 0, nil, 200, 9, 10)
 	f(conf(`"0"`, "0.5", `"30s"`), 0, nil, 200, 29, 30)
-	// The refresh point: 2h with 0.5 refreshes from 1h00m01s after ts.
-	f(conf(`"2h"`, "0.5", `"1h"`), time.Hour-10*time.Second, nil, 200, 10, 11)
+	// The refresh point: 2h with 0.5 refreshes from 1h00m01s after ts,
+	// 11 s after now, less the second nginx's clock may be ahead
+	// (TestAccelExpiresDeadline).
+	f(conf(`"2h"`, "0.5", `"1h"`), time.Hour-10*time.Second, nil, 200, 9, 10)
 	// The expiry: fresh up to ts+60s inclusive, so until ts+61s.
-	f(conf(`"60s"`, "0", `"1h"`), 50*time.Second, nil, 200, 10, 11)
+	f(conf(`"60s"`, "0", `"1h"`), 50*time.Second, nil, 200, 9, 10)
 	// Past the refresh point: a Set-Cookie, so not cacheable.
 	f(conf(`"2h"`, "0.5", `"10s"`), 90*time.Minute, nil, 200, 0, 0)
 	// The cap of 0 turns caching off.
@@ -63,5 +65,48 @@ func TestAccelExpires(t *testing.T) {
 	a := do(t, addr, "GET", "/auth", "X-Original-URL: https://app.test/p?auth_tkt="+raw)
 	if a.status != 200 || a.header.Get("Set-Cookie") == "" || a.header.Get("X-Accel-Expires") != "0" {
 		t.Errorf("URL ticket: %d Set-Cookie %q X-Accel-Expires %q", a.status, a.header.Get("Set-Cookie"), a.header.Get("X-Accel-Expires"))
+	}
+}
+
+// nginx keeps an entry until the end of second ngx_time()+N, its clock
+// read in whole seconds when the answer arrives: now's second or, when
+// now is not a whole second, possibly the next. However the seconds
+// fall, the last second served must come before the deadline (the first
+// second in which tktgate answers differently), and N must be no shorter
+// than that requires.
+func TestAccelExpiresDeadline(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	for _, frac := range []time.Duration{0, 1, 250 * time.Millisecond, time.Second - 1} {
+		now := base.Add(frac)
+		latest := now.Unix() // the latest second nginx may store the answer in
+		if frac > 0 {
+			latest++
+		}
+		for _, left := range []int64{-1, 0, 1, 2, 3, 10, 100} {
+			deadline := time.Unix(base.Unix()+left, 0)
+			want := max(0, deadline.Unix()-1-latest)
+			for _, which := range []string{"refresh", "expire"} {
+				var r, e time.Time
+				if which == "refresh" {
+					r = deadline
+				} else {
+					e = deadline
+				}
+				if n := accelExpires(now, time.Hour, r, e); n != want {
+					t.Errorf("now %v, %s at %v: X-Accel-Expires %d; want %d (nginx storing in second %d would serve until the end of second %d)",
+						now.Sub(base), which, deadline.Sub(base), n, want, latest, latest+n)
+				}
+			}
+		}
+	}
+	// The cap alone, and with deadlines further away.
+	if n := accelExpires(base.Add(time.Millisecond), 10*time.Second, time.Time{}, time.Time{}); n != 10 {
+		t.Errorf("cap 10s, no deadline: %d; want 10", n)
+	}
+	if n := accelExpires(base, 10*time.Second, base.Add(time.Hour), base.Add(2*time.Hour)); n != 10 {
+		t.Errorf("cap 10s, deadlines an hour away: %d; want 10", n)
+	}
+	if n := accelExpires(base, 0, time.Time{}, time.Time{}); n != 0 {
+		t.Errorf("cap 0: %d; want 0", n)
 	}
 }
