@@ -244,20 +244,31 @@ func ingressDenied(t *testing.T, a *answer, d denial, orig string) {
 	checkRedirect(t, a, "https://login.example.com/login", orig)
 }
 
+// ingressNames are the location names the controller gives an Ingress's
+// auth subrequest and sign-in redirect (internal/ingress/controller/
+// template/template.go): /_external-auth-<base64url(path)>-<pathType> and
+// @<sha1(path + auth-signin)>; path is the Ingress's first path.
+func ingressNames(ing map[string]any) (path, authLoc, signinLoc string) {
+	path = str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "path"))
+	pathType := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "pathType"))
+	authLoc = "/_external-auth-" + base64.RawURLEncoding.EncodeToString([]byte(path)) + "-" + pathType
+	sum := sha1.Sum([]byte(path + annotation(ing, "auth-signin")))
+	return path, authLoc, "@" + hex.EncodeToString(sum[:])
+}
+
+// annotation is the value of the ingress-nginx annotation name on ing.
+func annotation(ing map[string]any, name string) string {
+	return str(dig(ing, "metadata", "annotations", "nginx.ingress.kubernetes.io/"+name))
+}
+
 // checkIngressRendering: the rendered file is what the controller makes of
 // the annotations in k8s/ingress-nginx.yaml, named as the controller names
 // things (internal/ingress/controller/template/template.go).
 func checkIngressRendering(t *testing.T, conf string) {
 	t.Helper()
 	for _, ing := range find(yamlDocs(t, "k8s/ingress-nginx.yaml"), "Ingress") {
-		a := func(name string) string {
-			return str(dig(ing, "metadata", "annotations", "nginx.ingress.kubernetes.io/"+name))
-		}
-		path := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "path"))
-		pathType := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "pathType"))
-		authLoc := "/_external-auth-" + base64.RawURLEncoding.EncodeToString([]byte(path)) + "-" + pathType
-		sum := sha1.Sum([]byte(path + a("auth-signin")))
-		signinLoc := "@" + hex.EncodeToString(sum[:])
+		a := func(name string) string { return annotation(ing, name) }
+		path, authLoc, signinLoc := ingressNames(ing)
 		want := []string{
 			"location = " + authLoc + " {",
 			`set $target "` + a("auth-url") + `";`,
@@ -311,9 +322,7 @@ func TestIngressNginxCached(t *testing.T) {
 	}
 	text := str(dig(cms[0], "data", "http-snippet")) + "proxy_cache_path " + filepath.Join(dir, "nginx-cache-auth") + " levels=1:2 keys_zone=auth_cache:10m max_size=128m inactive=30m use_temp_path=off;\n" + string(conf)
 	for i, ing := range ings {
-		ann := func(name string) string {
-			return str(dig(ing, "metadata", "annotations", "nginx.ingress.kubernetes.io/"+name))
-		}
+		ann := func(name string) string { return annotation(ing, name) }
 		// The same objects as ingress-nginx.yaml but for the cache.
 		for k, v := range dig(plainIngs[i], "metadata", "annotations").(map[string]any) {
 			if got := ann(strings.TrimPrefix(k, "nginx.ingress.kubernetes.io/")); got != v {
@@ -331,12 +340,8 @@ func TestIngressNginxCached(t *testing.T) {
 				t.Errorf("auth-cache-key %q lacks %s", key, v)
 			}
 		}
-		path := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "path"))
-		pathType := str(dig(ing, "spec", "rules", 0, "http", "paths", 0, "pathType"))
 		host := str(dig(ing, "spec", "rules", 0, "host"))
-		authLoc := "/_external-auth-" + base64.RawURLEncoding.EncodeToString([]byte(path)) + "-" + pathType
-		sum := sha1.Sum([]byte(path + ann("auth-signin")))
-		signinLoc := "@" + hex.EncodeToString(sum[:])
+		_, authLoc, signinLoc := ingressNames(ing)
 
 		open := "    location = " + authLoc + " {\n        internal;\n\n        access_log off;\n"
 		start := strings.Index(text, open)
