@@ -221,6 +221,13 @@ func nginxProtected(listen, upstream, root, authExtra string) string {
 `, listen, upstream, root, authExtra)
 }
 
+// nginxCacheMap is nginx/tktgate-cached.conf's map of URL tickets, which
+// its auth location bypasses the cache for.
+const nginxCacheMap = `    map $request_uri $tktgate_url_ticket {
+        default           "";
+        "~[?&]auth_tkt="  1;
+    }`
+
 // nginxCache is what nginx/tktgate-cached.conf adds to the auth location.
 const nginxCache = `
             proxy_cache tktgate_auth;
@@ -273,7 +280,7 @@ const nginxLua = `
     }
 `
 
-const luaModules = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
+const luaModule = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
 // startNginx starts nginx with a private prefix and one worker, serving
 // the site seven ways: with no auth; through the contract's wiring to
@@ -291,7 +298,7 @@ func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*w
 		return nil, err
 	}
 	lua := true
-	if _, err := os.Stat(luaModules); err != nil {
+	if _, err := os.Stat(luaModule); err != nil {
 		if err := h.skipOrFail("libnginx-mod-http-lua not installed"); err != errSkip {
 			return nil, err
 		}
@@ -313,7 +320,7 @@ func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*w
 		user = "user nobody nogroup;"
 	}
 	if lua {
-		modules = "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module " + luaModules + ";"
+		modules = "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module " + luaModule + ";"
 	}
 	www := filepath.Join(dir, "www")
 	conf := fmt.Sprintf(`# Written by benchmarks/harness.
@@ -347,16 +354,13 @@ http {
 
     # As nginx/tktgate-cached.conf.
     proxy_cache_path %[2]s/auth-cache levels=1:2 keys_zone=tktgate_auth:1m max_size=64m inactive=2m use_temp_path=off;
-    map $request_uri $tktgate_url_ticket {
-        default           "";
-        "~[?&]auth_tkt="  1;
-    }
+%[10]s
 
     server {
         listen %[5]s;
         root %[6]s;
     }
-`, user, dir, gate.addr, unixGate.addr, addrs[0], www, modules, ceil.addr, cachedGate.addr)
+`, user, dir, gate.addr, unixGate.addr, addrs[0], www, modules, ceil.addr, cachedGate.addr, nginxCacheMap)
 	conf += nginxProtected(addrs[1], "authtkt", www, "")
 	conf += nginxProtected(addrs[2], "authtkt_keepalive", www, "")
 	conf += nginxProtected(addrs[3], "authtkt_unix", www, "")
