@@ -209,29 +209,14 @@ func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time)
 	t.Time = time.Unix(int64(ts), 0)
 	prefix := uint64(binary.BigEndian.Uint32(ip4[:]))<<32 | uint64(ts)
 	binary.BigEndian.PutUint64(m, prefix)
-	m[base+sep] = 0
-	fl := fields{text: f, uid: sep, tokens: -1}
-	if sep2 >= 0 {
-		m[base+sep2] = 0
-		fl.tokens = sep2 - sep - 1
-	} else {
-		// uid!data: the message has an empty tokens field, so the data
-		// moves up one byte to make room for its NUL.
-		m = m[:len(m)+1]
-		copy(m[base+sep+2:], m[base+sep+1:])
-		m[base+sep+1] = 0
-		sep2 = sep + 1
-	}
-	t.msg = m
-	u, k, d := base+sep, base+sep+1, base+sep2
-	t.UID, t.Tokens, t.Data = m[base:u:u], m[k:d:d], m[d+1:]
-	if !v.digest.rounds(m, secret, want, &t.r2) {
+	t.splitFields(m, base, sep, sep2)
+	if !v.digest.rounds(t.msg, secret, want, &t.r2) {
 		if !plain(want) {
 			// A '!' or control byte in the digest part: mod_auth_tkt
 			// would not have read the fields as we did.
 			return v.verifyText(t, ip, now)
 		}
-		if v.old == nil || !v.check(t, v.old, prefix, fl, want) {
+		if v.old == nil || !v.check(t, v.old, prefix, fields{f, sep, sep2}, want) {
 			return ErrBadDigest
 		}
 		t.OldSecret = true
@@ -267,10 +252,10 @@ func (v *Verifier) verifyText(t *Ticket, ip netip.Addr, now time.Time) error {
 		return ErrBadIP
 	}
 	t.Time = time.Unix(int64(ts), 0)
-	// The fields, uid!tokens!data or uid!data, as offsets into text[ds+8:].
-	f := fields{text: text[ds+8:], uid: sep - ds - 8, tokens: -1}
+	// The fields, uid!tokens!data or uid!data, after digest and timestamp.
+	f := fields{text[ds+8:], sep - ds - 8, -1}
 	if sep2 >= 0 {
-		f.tokens = sep2 - sep - 1
+		f.sep2 = sep2 - ds - 8
 	}
 	prefix := uint64(binary.BigEndian.Uint32(ip4[:]))<<32 | uint64(ts)
 	want := text[:ds]
@@ -303,43 +288,49 @@ func (v *Verifier) checkTime(t *Ticket, ts uint32, now time.Time) error {
 	return nil
 }
 
-// fields locates uid, tokens and data in the ticket text after the
-// digest and timestamp: text is uid!tokens!data, or uid!data when tokens
-// is -1; uid and tokens are lengths.
+// fields is the ticket text after the digest and timestamp,
+// uid!tokens!data or uid!data, with the positions of its first two '!'
+// (sep2 -1 for uid!data).
 type fields struct {
-	text        []byte
-	uid, tokens int
+	text      []byte
+	sep, sep2 int
 }
 
 // check is mod_auth_tkt's digest check, dialectDigest with the IP and
 // timestamp as the prefix (the address bytes then the time, big endian,
 // in one word), for the slow path and the old secret: the round-one
-// message prefix ‖ secret ‖ uid ‖ 0 ‖ tokens ‖ 0 ‖ data is the ticket's
-// field text copied whole with its two '!' turned into NULs (or uid!data
-// split around an inserted NUL). The comparison is constant-time (see
-// equalHexSum), and t.UID, t.Tokens and t.Data are left pointing into the
-// message, which holds copies.
+// message prefix ‖ secret ‖ uid ‖ 0 ‖ tokens ‖ 0 ‖ data is the field text
+// copied whole and split by splitFields. The comparison is constant-time
+// (see equalHexSum), and t.UID, t.Tokens and t.Data are left pointing
+// into the message, which holds copies.
 func (v *Verifier) check(t *Ticket, secret []byte, prefix uint64, f fields, want []byte) bool {
-	m := slices.Grow(t.msg[:0], 8+len(secret)+len(f.text)+1)
-	m = binary.BigEndian.AppendUint64(m, prefix)
-	m = append(m, secret...)
-	u := len(m)
-	k := u + f.uid + 1 // start of tokens
-	if f.tokens >= 0 {
-		m = append(m, f.text...)
-		m[k-1] = 0
-		m[k+f.tokens] = 0
+	base := 8 + len(secret)
+	m := slices.Grow(t.msg[:0], base+len(f.text)+1)[:base+len(f.text)]
+	binary.BigEndian.PutUint64(m, prefix)
+	copy(m[8:], secret)
+	copy(m[base:], f.text)
+	t.splitFields(m, base, f.sep, f.sep2)
+	return v.digest.rounds(t.msg, secret, want, &t.r2)
+}
+
+// splitFields makes m, prefix ‖ secret ‖ the field text from base on,
+// the round-one message: the two '!' at base+sep and base+sep2 become
+// NULs; for uid!data (sep2 -1) the data moves up one byte to make room
+// for the empty tokens field's NUL, so m needs that byte of capacity.
+// t.msg is the message, and t.UID, t.Tokens and t.Data its fields.
+func (t *Ticket) splitFields(m []byte, base, sep, sep2 int) {
+	m[base+sep] = 0
+	if sep2 >= 0 {
+		m[base+sep2] = 0
 	} else {
-		m = append(m, f.text[:f.uid]...)
-		m = append(m, 0, 0)
-		m = append(m, f.text[f.uid+1:]...)
-		f.tokens = 0
+		m = m[:len(m)+1]
+		copy(m[base+sep+2:], m[base+sep+1:])
+		m[base+sep+1] = 0
+		sep2 = sep + 1
 	}
 	t.msg = m
-	dd := k + f.tokens + 1
-	t.UID, t.Tokens, t.Data = m[u:k-1:k-1], m[k:dd-1:dd-1], m[dd:]
-
-	return v.digest.rounds(m, secret, want, &t.r2)
+	u, k, d := base+sep, base+sep+1, base+sep2
+	t.UID, t.Tokens, t.Data = m[base:u:u], m[k:d:d], m[d+1:]
 }
 
 // ip4 returns the four address bytes the digest covers.
