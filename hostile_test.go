@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tktgate/tktgate/internal/e2e"
 )
 
 // hConfig is the main gate of the suite: baseConfig (secret testSecret,
@@ -175,7 +177,7 @@ func (s *hSuite) start(t *testing.T, name, config, listen string) *hGate {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Listen = listen
-	logs := &syncBuffer{}
+	logs := &e2e.Buffer{}
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelDebug) // the most log lines there can be
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tktgate/tktgate/internal/e2e"
 	"github.com/tktgate/tktgate/verifier"
 )
 
@@ -50,27 +51,10 @@ func binary(t *testing.T) string {
 
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *e2e.Buffer
 	sock   string
 	done   chan struct{} // closed when the process has exited
 	err    error         // its exit status, once done is closed
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startProc runs the tktgate binary on a unix socket with config, and
@@ -82,7 +66,7 @@ func startProc(t *testing.T, dir, config string) *proc {
 	if err := os.WriteFile(cfgPath, []byte("listen = \"unix:"+sock+"\"\n"+config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{stderr: &syncBuffer{}, sock: sock, done: make(chan struct{})}
+	p := &proc{stderr: &e2e.Buffer{}, sock: sock, done: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), "-config", cfgPath)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

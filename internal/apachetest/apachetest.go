@@ -105,7 +105,7 @@ type Server struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the apache2 parent has exited
 	waitErr error         // set before exited is closed
-	output  *syncBuffer   // apache2's stdout and stderr (errors before ErrorLog opens)
+	output  *e2e.Buffer   // apache2's stdout and stderr (errors before ErrorLog opens)
 
 	mu   sync.Mutex
 	idle []*conn
@@ -174,7 +174,7 @@ func start(t testing.TB, dir string, cfg Config) (*Server, error) {
 		Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		dir:    dir,
 		exited: make(chan struct{}),
-		output: &syncBuffer{},
+		output: &e2e.Buffer{},
 	}
 	conf, err := s.config(cfg)
 	if err != nil {
@@ -568,23 +568,4 @@ func (s *Server) closeIdle() {
 	for _, c := range idle {
 		c.Close()
 	}
-}
-
-// syncBuffer collects apache2's output, written from exec's copying
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

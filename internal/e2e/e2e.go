@@ -1,4 +1,5 @@
-// Package e2e holds what end-to-end tests share: the rule for what happens
+// Package e2e holds what end-to-end tests share: a Buffer for the output
+// of the processes they start, and the rule for what happens
 // when the external software they drive (Apache httpd, nginx, Perl, Python
 // generators) is not installed.
 //
