@@ -344,47 +344,6 @@ func runGen(t testing.TB, ctx context.Context, env []string, jobs, out any, name
 	}
 }
 
-// nodeEnv returns the environment under which gen.js finds its packages:
-// testdata/dialects/node_modules if present, else (with
-// TKTGATE_INTEROP_NODE=1 or TKTGATE_REQUIRE_E2E=1) a temporary npm ci of
-// the pinned package-lock.json; otherwise the test skips.
-func nodeEnv(t *testing.T, ctx context.Context) []string {
-	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		e2e.SkipOrFail(t, "node not installed")
-	}
-	modules, err := filepath.Abs(filepath.Join(dialectDir, "node_modules"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(modules, "passport-authtkt")); err != nil {
-		if os.Getenv("TKTGATE_INTEROP_NODE") != "1" && os.Getenv(e2e.RequireEnv) != "1" {
-			t.Skip("passport-authtkt not installed; set TKTGATE_INTEROP_NODE=1 to let the test npm-install it")
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			e2e.SkipOrFail(t, "npm not installed")
-		}
-		dir := t.TempDir()
-		for _, f := range []string{"package.json", "package-lock.json"} {
-			b, err := os.ReadFile(filepath.Join(dialectDir, f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			e2e.SkipOrFail(t, "npm ci (passport-authtkt, cookie-parser): %v\n%s", err, out)
-		}
-		modules = filepath.Join(dir, "node_modules")
-	}
-	return []string{"NODE_PATH=" + modules}
-}
-
 const python3 = "/usr/bin/python3"
 
 // requirePyramid skips (or fails) unless /usr/bin/python3 imports pyramid.

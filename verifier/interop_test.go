@@ -497,42 +497,13 @@ func TestInteropLive(t *testing.T) {
 	})
 
 	t.Run("node", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			e2e.SkipOrFail(t, "node not installed")
-		}
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
-		modules, err := filepath.Abs(filepath.Join(interopDir, "node_modules"))
+		env := e2e.NodeEnv(t, ctx, interopDir)
+		node, err := exec.LookPath("node")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(modules, "passport-authtkt")); err != nil {
-			if os.Getenv("TKTGATE_INTEROP_NODE") != "1" && os.Getenv(e2e.RequireEnv) != "1" {
-				t.Skip("passport-authtkt not installed; set TKTGATE_INTEROP_NODE=1 to let the test npm-install it")
-			}
-			npm, err := exec.LookPath("npm")
-			if err != nil {
-				e2e.SkipOrFail(t, "npm not installed")
-			}
-			dir := t.TempDir()
-			for _, f := range []string{"package.json", "package-lock.json"} {
-				b, err := os.ReadFile(filepath.Join(interopDir, f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error")
-			cmd.Dir = dir
-			if out, err := cmd.CombinedOutput(); err != nil {
-				e2e.SkipOrFail(t, "npm ci passport-authtkt: %v\n%s", err, out)
-			}
-			modules = filepath.Join(dir, "node_modules")
-		}
-		env := []string{"NODE_PATH=" + modules}
 		r := interopRand{rand.New(rand.NewPCG(seed, 3))}
 		var jobs []interopJob
 		for range 2 * perDigest {

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tktgate/tktgate/internal/e2e"
 )
 
 // A cookie minted by passport-authtkt 0.0.2 (gen.js sign): secret s3cret,
@@ -302,7 +304,7 @@ func jsString(units []uint16) string { return string(utf16.Decode(units)) }
 func TestPassportInternalsLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	env := nodeEnv(t, ctx)
+	env := e2e.NodeEnv(t, ctx, dialectDir)
 	r := rand.New(rand.NewPCG(liveSeed(t), 11))
 	node := func(jobs []map[string]any) []nodeResult {
 		var out []nodeResult
@@ -597,7 +599,7 @@ type passportJob struct {
 func TestPassportLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	env := nodeEnv(t, ctx)
+	env := e2e.NodeEnv(t, ctx, dialectDir)
 	r := rand.New(rand.NewPCG(liveSeed(t), 12))
 	uidChars := []rune("abcdefghijklmnopqrstuvwxyzABC0123456789._-@+ =;,%\"/")
 	dataChars := []rune("abc XYZ 0123456789 .,;:=&%\"'{}[]<>/\\?#+-_~é\u00ffü")
