@@ -112,11 +112,13 @@ func serve(ctx context.Context, cfg *Config, path string, log *slog.Logger, leve
 			IdleTimeout:           l.IdleTimeout,
 			Concurrency:           l.MaxConns,
 			// An auth subrequest has no body worth reading.
-			MaxRequestBodySize:            64 << 10,
-			DisablePreParseMultipartForm:  true,
-			CloseOnShutdown:               true,
-			SecureErrorLogMessage:         true,
-			Logger:                        fasthttpLogger{log},
+			MaxRequestBodySize:           64 << 10,
+			DisablePreParseMultipartForm: true,
+			CloseOnShutdown:              true,
+			SecureErrorLogMessage:        true,
+			Logger:                       fasthttpLogger{log},
+			// The handler looks request headers up by their canonical
+			// names (PeekCanonical): fasthttp must normalise what it stores.
 			DisableHeaderNamesNormalizing: false,
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,7 @@ func (s *Server) load(cfg *Config) {
 		rt.policies[name] = mk(p)
 	}
 	if h := cfg.ClientIP.Header; h != "" {
-		rt.header = []byte(h)
+		rt.header = fasthttp.AppendNormalizedHeaderKey(nil, h)
 		rt.xff = h == "X-Forwarded-For"
 	}
 	s.rt.Store(rt)
@@ -103,14 +104,17 @@ type state struct {
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
 
+// Request header names are in fasthttp's canonical form ("X-Real-Ip"), as
+// it stores them, so that look-ups use PeekCanonical: PeekBytes copies and
+// normalises the name on every call.
 var (
 	hXRemoteUser       = []byte("X-Remote-User")
 	hXRemoteUserTokens = []byte("X-Remote-User-Tokens")
 	hXRemoteUserData   = []byte("X-Remote-User-Data")
 	hSetCookie         = []byte("Set-Cookie")
 	hLocation          = []byte("Location")
-	hXOriginalURL      = []byte("X-Original-URL")
-	hXOriginalURI      = []byte("X-Original-URI")
+	hXOriginalURL      = []byte("X-Original-Url")
+	hXOriginalURI      = []byte("X-Original-Uri")
 	hXForwardedURI     = []byte("X-Forwarded-Uri")
 	hXForwardedProto   = []byte("X-Forwarded-Proto")
 	hXForwardedHost    = []byte("X-Forwarded-Host")
@@ -135,6 +139,22 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 			ctx.SetStatusCode(fasthttp.StatusInternalServerError)
 		}
 	}()
+	// nginx asks for /auth or /auth/NAME, nothing else: route on the raw
+	// request target when it is one of those as it stands, which spares
+	// parsing and normalising the URI on every request. Anything else
+	// (a query, an escape, a dot segment, an absolute URL) goes the long
+	// way, through ctx.Path().
+	if raw := ctx.Request.Header.RequestURI(); string(raw) == "/auth" {
+		rt := s.rt.Load()
+		s.auth(ctx, rt, rt.def)
+		return
+	} else if name, ok := plainPolicyPath(raw); ok {
+		rt := s.rt.Load()
+		if p := rt.policies[string(name)]; p != nil {
+			s.auth(ctx, rt, p)
+			return
+		}
+	}
 	path := ctx.Path()
 	switch {
 	case string(path) == "/auth":
@@ -154,6 +174,17 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	default:
 		s.ops(ctx)
 	}
+}
+
+// plainPolicyPath returns NAME when raw is "/auth/NAME" with a NAME that
+// could be a policy's (validPolicyName: letters, digits, '_' and '-'),
+// which URI normalisation leaves as it is.
+func plainPolicyPath(raw []byte) ([]byte, bool) {
+	name, ok := bytes.CutPrefix(raw, []byte("/auth/"))
+	if !ok || len(name) == 0 || !validPolicyName(unsafe.String(&name[0], len(name))) {
+		return nil, false
+	}
+	return name, true
 }
 
 // ops serves the operational endpoints (also on metrics_listen).
@@ -204,7 +235,7 @@ func (s *Server) auth(ctx *fasthttp.RequestCtx, rt *runtime, p *policy) {
 	st.setCookie = false
 	r := s.decide(ctx, rt, p, st, start)
 	s.cacheHeaders(ctx, rt, p, st, r, start)
-	p.stats.count(r, time.Since(start))
+	p.stats.count(r, start)
 	if r.debug() && s.log.Enabled(context.Background(), slog.LevelDebug) && s.metrics.logLimiter.allow(start) {
 		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", sanitize(st.tk.UID))
 	}
@@ -236,7 +267,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 	}
 	if !fromURL {
 		var cookies []byte
-		cookies, st.cookie = joinCookies(st.cookie[:0], req.RawHeaders(), p.cookieSep)
+		cookies, st.cookie = joinCookies(st.cookie[:0], req.PeekAll(fasthttp.HeaderCookie), p.cookieSep)
 		err = verifier.ErrNoTicket
 		if c := p.v.CookieTicket(cookies, p.cookieName); c != nil {
 			err = p.v.Verify(tk, c, ip, now)
@@ -337,7 +368,7 @@ func (s *Server) cacheHeaders(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, 
 	n := int64(0)
 	// Guests, refreshes and re-signs carry a Set-Cookie or a per-request
 	// name; every 4xx names a URL in Location: none may be reused.
-	if r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
+	if rt.cfg.Cache.MaxAge > 0 && r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
 		refresh, expire := p.v.Deadlines(st.tk.Time)
 		n = accelExpires(now, rt.cfg.Cache.MaxAge, refresh, expire)
 	}
@@ -492,9 +523,9 @@ func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
 // header, else the subrequest's own method (nginx's auth_request and
 // Envoy's ext_authz keep the original method).
 func isPOST(h *fasthttp.RequestHeader) bool {
-	m := h.PeekBytes(hXOriginalMethod)
+	m := h.PeekCanonical(hXOriginalMethod)
 	if len(m) == 0 {
-		m = h.PeekBytes(hXForwardedMethod)
+		m = h.PeekCanonical(hXForwardedMethod)
 	}
 	if len(m) == 0 {
 		m = h.Method()
@@ -518,7 +549,7 @@ func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
 	if !trusted || rt.header == nil {
 		return peer
 	}
-	v := ctx.Request.Header.PeekBytes(rt.header)
+	v := ctx.Request.Header.PeekCanonical(rt.header)
 	if len(v) == 0 {
 		return peer
 	}
@@ -559,6 +590,9 @@ func isTrusted(rt *runtime, ip netip.Addr) bool {
 // netip would keep the zone string, which here points into a recycled
 // request buffer.
 func parseAddr(b []byte) (netip.Addr, bool) {
+	if ip, ok := parseIPv4(b); ok {
+		return ip, true
+	}
 	if len(b) == 0 || bytes.IndexByte(b, '%') >= 0 {
 		return netip.Addr{}, false
 	}
@@ -569,34 +603,71 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 	return ip.Unmap(), true
 }
 
+// parseIPv4 parses the dotted quad nginx's $remote_addr gives, as
+// netip.ParseAddr would (four fields of 0-255, no leading zeros), in one
+// pass; ok is false for anything else, which the caller hands to netip.
+func parseIPv4(b []byte) (ip netip.Addr, ok bool) {
+	var q [4]byte
+	f, v, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || f == 4 {
+				return netip.Addr{}, false
+			}
+			q[f] = byte(v)
+			f, v, digits = f+1, 0, 0
+			continue
+		}
+		c := b[i] - '0'
+		if c > 9 || digits > 0 && v == 0 {
+			return netip.Addr{}, false // not a digit, or a leading zero
+		}
+		if v = v*10 + int(c); v > 255 {
+			return netip.Addr{}, false
+		}
+		digits++
+	}
+	if f != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(q), true
+}
+
 // originalURL finds the URL the user asked for: X-Original-URL, else
 // X-Forwarded-Proto + X-Forwarded-Host (or Host) + X-Original-URI or
 // X-Forwarded-Uri.
 func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
-	if u := h.PeekBytes(hXOriginalURL); len(u) > 0 {
+	if u := h.PeekCanonical(hXOriginalURL); len(u) > 0 {
 		if i := indexSchemeSep(u); i > 0 {
 			scheme, u = u[:i], u[i+3:]
-			// The authority ends at the first '/', '?' or '#'. A loop:
-			// bytes.IndexAny builds its table on every call.
-			j := 0
-			for j < len(u) && u[j] != '/' && u[j] != '?' && u[j] != '#' {
-				j++
+			// The authority ends at the first '/', '?' or '#'; it is
+			// checked as cleanHost does on the same pass.
+			j, clean := 0, true
+			for ; j < len(u); j++ {
+				k := urlByte[u[j]]
+				if k == authorityEnd {
+					break
+				}
+				clean = clean && k == hostByte
 			}
 			host, uri = u[:j], u[j:]
+			if !clean || len(host) == 0 || len(host) > 255 {
+				host = nil
+			}
 			if len(uri) == 0 || uri[0] != '/' {
 				uri = nil // "/" is implied
 			}
-			return cleanScheme(scheme), cleanHost(host), uri
+			return cleanScheme(scheme), host, uri
 		}
 	}
-	scheme = h.PeekBytes(hXForwardedProto)
-	host = h.PeekBytes(hXForwardedHost)
+	scheme = h.PeekCanonical(hXForwardedProto)
+	host = h.PeekCanonical(hXForwardedHost)
 	if len(host) == 0 {
 		host = h.Host()
 	}
-	uri = h.PeekBytes(hXOriginalURI)
+	uri = h.PeekCanonical(hXOriginalURI)
 	if len(uri) == 0 {
-		uri = h.PeekBytes(hXForwardedURI)
+		uri = h.PeekCanonical(hXForwardedURI)
 	}
 	return cleanScheme(scheme), cleanHost(host), uri
 }
@@ -627,6 +698,12 @@ var (
 // scheme and host go into Location unescaped when login_url is relative.
 // A proxy's list ("https,http") counts by its first entry.
 func cleanScheme(s []byte) []byte {
+	switch string(s) { // the usual case, as nginx's $scheme sends it
+	case "https":
+		return sHTTPS
+	case "http":
+		return sHTTP
+	}
 	if i := bytes.IndexByte(s, ','); i >= 0 {
 		s = s[:i]
 	}
@@ -643,12 +720,33 @@ func cleanHost(h []byte) []byte {
 		return nil
 	}
 	for _, c := range h {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '_' || c == '[' || c == ']') {
+		if urlByte[c] != hostByte {
 			return nil
 		}
 	}
 	return h
 }
+
+// The classes of urlByte.
+const (
+	otherByte    = iota
+	hostByte     // may be in a host[:port]: letters, digits, . - : _ [ ]
+	authorityEnd // ends the authority of a URL: / ? #
+)
+
+// urlByte classifies bytes for originalURL and cleanHost, one look-up
+// instead of a dozen comparisons per byte.
+var urlByte = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte(".-:_[]", byte(c)) >= 0:
+			t[c] = hostByte
+		case c == '/' || c == '?' || c == '#':
+			t[c] = authorityEnd
+		}
+	}
+	return
+}()
 
 func equalFoldBytes(b []byte, s string) bool {
 	return len(b) == len(s) && (len(b) == 0 || equalFold(unsafe.String(&b[0], len(b)), s))
@@ -667,57 +765,29 @@ func query(uri []byte) []byte {
 	return q
 }
 
-// joinCookies collects every Cookie header from the raw request headers,
-// joined with sep: ", " as httpd merges repeated headers, or "; " as
-// Node.js does (passport). fasthttp's own cookie parser normalises
-// values, and the ticket libraries do not. The usual single header is
-// returned as a view of raw, without a copy; only several are joined in
-// buf. The view must not outlive the request: keep buf, not the view.
-func joinCookies(buf, raw []byte, sep string) (cookies, newBuf []byte) {
-	var first []byte
-	n := 0
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
-		// The name is "Cookie" in any case: check its length and first
-		// byte before comparing the rest.
-		if len(line) < len("cookie:") || line[0]|0x20 != 'c' || line[len("cookie")] != ':' ||
-			!equalFold(unsafe.String(&line[0], len("cookie")), "cookie") {
-			continue
-		}
-		v := trimOWS(bytes.TrimSuffix(line[len("cookie:"):], []byte{'\r'}))
-		switch n {
-		case 0:
-			first = v
-		case 1:
-			buf = append(buf, first...)
-			fallthrough
-		default:
-			buf = append(buf, sep...)
-			buf = append(buf, v...)
-		}
-		n++
+// joinCookies joins the values of every Cookie header with sep: ", " as
+// httpd merges repeated headers, or "; " as Node.js does (passport). The
+// values are fasthttp's parsed ones (PeekAll), which are the raw bytes
+// trimmed of spaces and tabs at both ends, as httpd trims them; an
+// obs-folded line is joined with one space, as httpd folds it. fasthttp's
+// own cookie parser is never used (nothing here calls Cookie()): it would
+// normalise values, and the ticket libraries do not. The usual single
+// header is returned as a view of the request, without a copy; only
+// several are joined in buf. The view must not outlive the request: keep
+// buf, not the view.
+func joinCookies(buf []byte, values [][]byte, sep string) (cookies, newBuf []byte) {
+	switch len(values) {
+	case 0:
+		return nil, buf
+	case 1:
+		return values[0], buf
 	}
-	if n <= 1 {
-		return first, buf
+	buf = append(buf, values[0]...)
+	for _, v := range values[1:] {
+		buf = append(buf, sep...)
+		buf = append(buf, v...)
 	}
 	return buf, buf
-}
-
-// trimOWS trims spaces and tabs at both ends, as httpd does to header
-// values.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 func equalFold(a, b string) bool {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tktgate/tktgate/verifier"
+	"github.com/valyala/fasthttp"
 )
 
 const testSecret = "test-secret"
@@ -204,13 +205,13 @@ func TestAuthAnswers(t *testing.T) {
 	if got := a.header.Get("Location"); got != "https://login.example.com/post-timeout?back="+back {
 		t.Errorf("expired POST: Location %q", got)
 	}
-	for _, m := range []string{"X-Forwarded-Method: POST", "X-Original-Method: GET"} {
-		want := "https://login.example.com/timeout?back=" + back
+	for _, m := range []string{"X-Forwarded-Method: POST", "x-original-method: POST", "X-Original-Method: GET"} {
+		want, method := "https://login.example.com/timeout?back="+back, "POST"
 		if strings.Contains(m, "POST") {
-			want = "https://login.example.com/post-timeout?back=" + back
+			want, method = "https://login.example.com/post-timeout?back="+back, "GET"
 		}
 		// The header wins over the subrequest's own method.
-		if got := do(t, addr, "POST", "/auth", origin, m, "Cookie: auth_tkt="+old).header.Get("Location"); got != want {
+		if got := do(t, addr, method, "/auth", origin, m, "Cookie: auth_tkt="+old).header.Get("Location"); got != want {
 			t.Errorf("expired with %q: Location %q, want %q", m, got, want)
 		}
 	}
@@ -298,6 +299,31 @@ func TestClientIP(t *testing.T) {
 	f(xff, []string{"X-Forwarded-For: 192.0.2.7, junk"}, "192.0.2.7", 401)
 	f(xff, []string{"X-Real-IP: 192.0.2.7"}, "127.0.0.1", 200) // the other header is not read
 	f("[client_ip]\nheader = \"\"\n", []string{"X-Real-IP: 192.0.2.7"}, "127.0.0.1", 200)
+	// Header names in any case: the handler looks them up by fasthttp's
+	// canonical form.
+	f("", []string{"x-real-ip: 192.0.2.7"}, "192.0.2.7", 200)
+	f(xff, []string{"X-FORWARDED-FOR: 192.0.2.7"}, "192.0.2.7", 200)
+}
+
+// The handler's request header names must be the form fasthttp stores,
+// or PeekCanonical never finds them.
+func TestRequestHeaderNamesCanonical(t *testing.T) {
+	for _, k := range [][]byte{hXOriginalURL, hXOriginalURI, hXForwardedURI, hXForwardedProto, hXForwardedHost, hXOriginalMethod, hXForwardedMethod} {
+		if c := fasthttp.AppendNormalizedHeaderKeyBytes(nil, k); string(c) != string(k) {
+			t.Errorf("%q is not canonical: fasthttp stores %q", k, c)
+		}
+	}
+	for _, h := range []string{"X-Real-IP", "X-Forwarded-For"} {
+		cfg, err := ParseConfig([]byte(baseConfig+"[client_ip]\nheader = \""+h+"\"\n"), "t.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
+		s.load(cfg)
+		if got, want := string(s.rt.Load().header), string(fasthttp.AppendNormalizedHeaderKey(nil, h)); got != want {
+			t.Errorf("client IP header %s is looked up as %q, want %q", h, got, want)
+		}
+	}
 }
 
 func TestGuest(t *testing.T) {
@@ -373,6 +399,9 @@ func TestRedirectForms(t *testing.T) {
 	f(`login_url = "https://l.test/in"`, []string{"X-Forwarded-Proto: https", "X-Forwarded-Host: fw.test", "X-Forwarded-Uri: /q?z=1"},
 		"https://l.test/in?back=https%3a%2f%2ffw.test%2fq%3fz%3d1")
 	f(`login_url = "https://l.test/in"`, []string{"X-Original-URI: /q"}, "https://l.test/in?back=http%3a%2f%2fgate%2fq")
+	f(`login_url = "https://l.test/in"`, []string{"x-forwarded-proto: https", "X-FORWARDED-HOST: fw.test", "x-Forwarded-uri: /q"},
+		"https://l.test/in?back=https%3a%2f%2ffw.test%2fq")
+	f(`login_url = "https://l.test/in"`, []string{"x-original-url: https://app.test/p"}, "https://l.test/in?back=https%3a%2f%2fapp.test%2fp")
 	// Only http and https reach Location; a host that is no host is left out.
 	f(`login_url = "/in"`, []string{"X-Forwarded-Proto: javascript", "X-Forwarded-Host: app.test", "X-Forwarded-Uri: /p"}, "http://app.test/in?back=http%3a%2f%2fapp.test%2fp")
 	f(`login_url = "/in"`, []string{"X-Forwarded-Proto: HTTPS,http", "X-Forwarded-Host: app.test", "X-Forwarded-Uri: /p"}, "https://app.test/in?back=https%3a%2f%2fapp.test%2fp")
@@ -457,6 +486,21 @@ func TestOpsEndpoints(t *testing.T) {
 	}
 	if a := do(t, addr, "GET", "/nothing"); a.status != 404 {
 		t.Errorf("/nothing: %d", a.status)
+	}
+	// Every answer is counted; the 1st, 17th and 33rd are timed.
+	for range 32 {
+		do(t, addr, "GET", "/auth")
+	}
+	a = do(t, addr, "GET", "/metrics")
+	for _, want := range []string{
+		`tktgate_auth_requests_total{policy="",status="401",reason="no_ticket"} 33`,
+		`tktgate_auth_duration_seconds_count{policy=""} 3`,
+		`tktgate_auth_duration_seconds_bucket{policy="",le="+Inf"} 3`,
+		"then every 16th.",
+	} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, a.body)
+		}
 	}
 }
 
@@ -561,4 +605,56 @@ func TestTicketCommandRoundTrip(t *testing.T) {
 	if a.status != 200 || a.header.Get("X-Remote-User") != "alice" || a.header.Get("X-Remote-User-Tokens") != "admin,editor" || a.header.Get("X-Remote-User-Data") != "Alice Smith" {
 		t.Errorf("minted ticket at /auth/admin: %d %q %q %q", a.status, a.header.Get("X-Remote-User"), a.header.Get("X-Remote-User-Tokens"), a.header.Get("X-Remote-User-Data"))
 	}
+}
+
+// TestRouting: requests for /auth and /auth/NAME reach the same policy
+// whether the raw target is routed as it stands or goes through fasthttp's
+// URI parsing (a query, escapes, dot segments, an absolute URL).
+func TestRouting(t *testing.T) {
+	addr, _, _ := startServer(t, baseConfig)
+	sign := signer(t, verifier.Options{})
+	bob := "Cookie: auth_tkt=" + sign("bob", "editor", "", "127.0.0.1", time.Now()) // not an admin
+	for _, c := range []struct {
+		target string
+		want   int
+	}{
+		{"/auth", 200},
+		{"/auth/admin", 403},
+		{"/auth/nosuch", 500},
+		{"/auth/", 500},
+		{"/auth?x=1", 200},
+		{"/%61uth", 200},
+		{"//auth", 200},
+		{"/auth/adm%69n", 403},
+		{"/auth/x/../admin", 403},
+		{"/auth/admin?x", 403},
+		{"http://gate/auth/admin", 403},
+		{"/auth/admin/", 500},
+		{"/authx", 404},
+	} {
+		if a := do(t, addr, "GET", c.target, bob); a.status != c.want {
+			t.Errorf("GET %s: %d, want %d", c.target, a.status, c.want)
+		}
+	}
+}
+
+// FuzzPlainPolicyPath: whatever the handler routes on its raw target is
+// exactly the path fasthttp's URI parsing would give.
+func FuzzPlainPolicyPath(f *testing.F) {
+	for _, s := range []string{"/auth", "/auth/admin", "/auth/a-b_C9", "/auth/a%20b", "/auth/..", "/auth//x", "/auth/a?b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		name, ok := plainPolicyPath([]byte(target))
+		if !ok {
+			return
+		}
+		var req fasthttp.Request
+		if err := req.Read(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: gate\r\n\r\n"))); err != nil {
+			t.Fatalf("%q routes to %q but fasthttp refuses it: %v", target, name, err)
+		}
+		if p := string(req.URI().Path()); p != "/auth/"+string(name) {
+			t.Fatalf("%q routes to policy %q but its path is %q", target, name, p)
+		}
+	})
 }

@@ -27,13 +27,21 @@ func (t *Ticket) decode(v []byte) {
 	case bytes.IndexByte(v, '!') >= 0:
 		t.Encoding = Raw
 		t.text = append(t.text[:0], v...)
-	case bytes.Contains(v, []byte("%21")):
+	case hasEscapedBang(v):
 		t.Encoding = Escaped
 		t.text = httpd.AppendUnescape(t.text[:0], v)
 	default:
 		t.Encoding = Base64
 		t.decodeBase64(v)
 	}
+}
+
+// hasEscapedBang is bytes.Contains(v, "%21"), which a base64 ticket never
+// holds: one IndexByte for '%' settles that case without bytes.Index's
+// set-up.
+func hasEscapedBang(v []byte) bool {
+	i := bytes.IndexByte(v, '%')
+	return i >= 0 && bytes.Contains(v[i:], []byte("%21"))
 }
 
 // decodeBase64 decodes like appendBase64Decode. Generators write padded
