@@ -139,22 +139,6 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 			ctx.SetStatusCode(fasthttp.StatusInternalServerError)
 		}
 	}()
-	// nginx asks for /auth or /auth/NAME, nothing else: route on the raw
-	// request target when it is one of those as it stands, which spares
-	// parsing and normalising the URI on every request. Anything else
-	// (a query, an escape, a dot segment, an absolute URL) goes the long
-	// way, through ctx.Path().
-	if raw := ctx.Request.Header.RequestURI(); string(raw) == "/auth" {
-		rt := s.rt.Load()
-		s.auth(ctx, rt, rt.def)
-		return
-	} else if name, ok := plainPolicyPath(raw); ok {
-		rt := s.rt.Load()
-		if p := rt.policies[string(name)]; p != nil {
-			s.auth(ctx, rt, p)
-			return
-		}
-	}
 	path := ctx.Path()
 	switch {
 	case string(path) == "/auth":
@@ -174,17 +158,6 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	default:
 		s.ops(ctx)
 	}
-}
-
-// plainPolicyPath returns NAME when raw is "/auth/NAME" with a NAME that
-// could be a policy's (validPolicyName: letters, digits, '_' and '-'),
-// which URI normalisation leaves as it is.
-func plainPolicyPath(raw []byte) ([]byte, bool) {
-	name, ok := bytes.CutPrefix(raw, []byte("/auth/"))
-	if !ok || len(name) == 0 || !validPolicyName(unsafe.String(&name[0], len(name))) {
-		return nil, false
-	}
-	return name, true
 }
 
 // ops serves the operational endpoints (also on metrics_listen).
