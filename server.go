@@ -613,24 +613,16 @@ func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
 	if u := h.PeekCanonical(hXOriginalURL); len(u) > 0 {
 		if i := indexSchemeSep(u); i > 0 {
 			scheme, u = u[:i], u[i+3:]
-			// The authority ends at the first '/', '?' or '#'; it is
-			// checked as cleanHost does on the same pass.
-			j, clean := 0, true
-			for ; j < len(u); j++ {
-				k := urlByte[u[j]]
-				if k == authorityEnd {
-					break
-				}
-				clean = clean && k == hostByte
+			// The authority ends at the first '/', '?' or '#'.
+			j := 0
+			for j < len(u) && urlByte[u[j]] != authorityEnd {
+				j++
 			}
 			host, uri = u[:j], u[j:]
-			if !clean || len(host) == 0 || len(host) > 255 {
-				host = nil
-			}
 			if len(uri) == 0 || uri[0] != '/' {
 				uri = nil // "/" is implied
 			}
-			return cleanScheme(scheme), host, uri
+			return cleanScheme(scheme), cleanHost(host), uri
 		}
 	}
 	scheme = h.PeekCanonical(hXForwardedProto)
