@@ -12,9 +12,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -35,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tktgate/tktgate/internal/apachetest"
 	"github.com/tktgate/tktgate/internal/e2e"
 )
 
@@ -88,19 +88,11 @@ func (s *hSuite) note(t *testing.T, format string, args ...any) {
 }
 
 // hForge writes an MD5 ticket by the recipe in auth_tkt.md, independently
-// of the verifier package (as verifier/forge_test.go does), so that the
+// of the verifier package (apachetest.Ticket, the reference signer), so that the
 // suite can sign tickets Sign refuses to make: control bytes in uid,
 // tokens or data.
 func hForge(secret, uid, tokens, data string, ip [4]byte, ts uint32) string {
-	m := append(ip[:], byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts))
-	m = append(m, secret+uid+"\x00"+tokens+"\x00"+data...)
-	d0 := md5.Sum(m)
-	d := md5.Sum([]byte(hex.EncodeToString(d0[:]) + secret))
-	tk := ""
-	if tokens != "" {
-		tk = tokens + "!"
-	}
-	return fmt.Sprintf("%s%08x%s!%s%s", hex.EncodeToString(d[:]), ts, uid, tk, data)
+	return apachetest.Ticket{UID: uid, Tokens: tokens, Data: data, TS: ts, IP: netip.AddrFrom4(ip), Secret: secret}.Text("MD5")
 }
 
 // hEscape percent-encodes every byte outside [A-Za-z0-9._~-], '!' included,
