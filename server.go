@@ -113,6 +113,7 @@ var (
 	hXRemoteUserData   = []byte("X-Remote-User-Data")
 	hSetCookie         = []byte("Set-Cookie")
 	hLocation          = []byte("Location")
+	hXBackCookie       = []byte("X-Back-Cookie")
 	hXOriginalURL      = []byte("X-Original-Url")
 	hXOriginalURI      = []byte("X-Original-Uri")
 	hXForwardedURI     = []byte("X-Forwarded-Uri")
@@ -394,7 +395,8 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 	// straight to the browser, which follows no Location on a 4xx; they
 	// ask for a 302 with ?redirect=1. nginx must get the 401/403 (it
 	// treats a 3xx from auth_request as an error).
-	if string(ctx.QueryArgs().Peek("redirect")) == "1" {
+	whole := string(ctx.QueryArgs().Peek("redirect")) == "1"
+	if whole {
 		ctx.SetStatusCode(fasthttp.StatusFound)
 	}
 	loc := st.loc[:0]
@@ -434,7 +436,15 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 				c = append(c, "; domain="...)
 				c = append(c, p.Domain...)
 			}
-			ctx.Response.Header.AddBytesKV(hSetCookie, c)
+			if st.setCookie && !whole {
+				// nginx's $upstream_http_set_cookie holds one line (the
+				// first up to 1.22; from 1.23 all of them joined with ", ",
+				// which no browser splits): the second cookie travels on
+				// its own for the nginx configs to add.
+				ctx.Response.Header.SetCanonical(hXBackCookie, c)
+			} else {
+				ctx.Response.Header.AddBytesKV(hSetCookie, c)
+			}
 			st.setCookie = true
 		default:
 			if bytes.IndexByte(loc, '?') >= 0 {
