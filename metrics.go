@@ -31,10 +31,11 @@ const (
 	rTokenDenied
 	rOldSecret
 	rRefreshed
+	rUnspecifiedIP
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed"}
+var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip"}
 
 func (r reason) String() string { return reasonNames[r] }
 

@@ -44,3 +44,61 @@ func TestBackCookieBesideClearingCookie(t *testing.T) {
 		t.Errorf("no ticket: %d Set-Cookie %q X-Back-Cookie %q; want 401 Set-Cookie %q alone", a.status, sc, a.header.Get("X-Back-Cookie"), back)
 	}
 }
+
+// Repeated X-Forwarded-For lines are one list (RFC 9110, 5.3): behind a
+// proxy that appends its own line (HAProxy's option forwardfor), the
+// rightmost untrusted address is on the last line, not the first.
+// Repeated X-Real-IP lines (a proxy that added one beside the client's)
+// bind the ticket to no address at all.
+func TestClientIPRepeatedLines(t *testing.T) {
+	sign := signer(t, verifier.Options{})
+	now := time.Now()
+	xff := "[client_ip]\nheader = \"X-Forwarded-For\"\ntrusted_proxies = [\"127.0.0.0/8\", \"10.0.0.0/8\"]\n"
+	addrXFF, _, _ := startServer(t, baseConfig+xff)
+	addrReal, _, _ := startServer(t, baseConfig)
+	f := func(addr string, headers []string, ticketIP string, want int) {
+		t.Helper()
+		a := do(t, addr, "GET", "/auth", append(headers, "Cookie: auth_tkt="+sign("u", "", "", ticketIP, now))...)
+		if a.status != want {
+			t.Errorf("%q, ticket for %s: %d, want %d", headers, ticketIP, a.status, want)
+		}
+	}
+	stolen := []string{"X-Forwarded-For: 192.0.2.1", "X-Forwarded-For: 198.51.100.6"}
+	f(addrXFF, stolen, "192.0.2.1", 401) // the victim's address, from the client's own line
+	f(addrXFF, stolen, "198.51.100.6", 200)
+	f(addrXFF, []string{"X-Forwarded-For: 192.0.2.1, 198.51.100.6", "X-Forwarded-For: 10.0.0.5"}, "198.51.100.6", 200)
+	f(addrXFF, []string{"X-Forwarded-For: 192.0.2.1", "X-Forwarded-For: 10.0.0.5, 10.0.0.6"}, "192.0.2.1", 200)
+	f(addrXFF, []string{"X-Forwarded-For: 10.0.0.9", "X-Forwarded-For: 10.0.0.5"}, "10.0.0.9", 200) // all trusted: the leftmost
+	f(addrXFF, []string{"X-Forwarded-For: 192.0.2.1", "X-Forwarded-For: junk"}, "192.0.2.1", 401)
+	f(addrReal, []string{"X-Real-IP: 192.0.2.1", "X-Real-IP: 198.51.100.6"}, "192.0.2.1", 401)
+	f(addrReal, []string{"X-Real-IP: 192.0.2.1", "X-Real-IP: 198.51.100.6"}, "198.51.100.6", 401)
+}
+
+// An unspecified client address from a trusted proxy is refused: tickets
+// for ignore_ip are signed for 0.0.0.0, so taking it at face value would
+// let them pass a policy that checks the address.
+func TestUnspecifiedClientIP(t *testing.T) {
+	signAny := signer(t, verifier.Options{IgnoreIP: true})
+	sign := signer(t, verifier.Options{})
+	now := time.Now()
+	addr, _, logs := startServer(t, baseConfig)
+	for _, ip := range []string{"0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0"} {
+		for _, tkt := range []string{signAny("u", "", "", "0.0.0.0", now), sign("u", "", "", "127.0.0.1", now)} {
+			a := do(t, addr, "GET", "/auth", "X-Real-IP: "+ip, "Cookie: auth_tkt="+tkt, "X-Original-URL: https://app.test/p")
+			if a.status != 401 || !strings.HasPrefix(a.header.Get("Location"), "https://login.example.com/login?back=") {
+				t.Errorf("X-Real-IP %s: %d Location %q; want 401 to the login URL", ip, a.status, a.header.Get("Location"))
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "unspecified client address") {
+		t.Errorf("no log line for the unspecified address:\n%s", logs)
+	}
+	m := do(t, addr, "GET", "/metrics")
+	if want := `tktgate_auth_requests_total{policy="",status="401",reason="unspecified_ip"} 8`; !strings.Contains(m.body, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	// A real address still works, and so does the ignore_ip ticket there.
+	if a := do(t, addr, "GET", "/auth", "X-Real-IP: 192.0.2.7", "Cookie: auth_tkt="+sign("u", "", "", "192.0.2.7", now)); a.status != 200 {
+		t.Errorf("X-Real-IP 192.0.2.7: %d, want 200", a.status)
+	}
+}

@@ -28,7 +28,7 @@ type runtime struct {
 	cfg      *Config
 	def      *policy
 	policies map[string]*policy
-	header   []byte // client IP header, canonical; nil = ignore headers
+	header   string // client IP header, canonical; "" = ignore headers
 	xff      bool
 }
 
@@ -80,7 +80,7 @@ func (s *Server) load(cfg *Config) {
 		rt.policies[name] = mk(p)
 	}
 	if h := cfg.ClientIP.Header; h != "" {
-		rt.header = fasthttp.AppendNormalizedHeaderKey(nil, h)
+		rt.header = string(fasthttp.AppendNormalizedHeaderKey(nil, h))
 		rt.xff = h == "X-Forwarded-For"
 	}
 	s.rt.Store(rt)
@@ -224,6 +224,16 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 	resp.SetContentLength(0)
 	ip := clientIP(ctx, rt)
 	scheme, host, uri := originalURL(req)
+	if ip.IsUnspecified() {
+		// 0.0.0.0 is what tickets for ignore_ip are signed for: a proxy
+		// that claims it for the client would let those tickets pass a
+		// policy that checks the address. No client has it.
+		if s.metrics.logLimiter.allow(now) {
+			s.log.Warn("refused: the trusted proxy gave an unspecified client address; check its client address header", "policy", p.Name, "header", rt.cfg.ClientIP.Header)
+		}
+		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
+		return rUnspecifiedIP
+	}
 	tk := &st.tk
 	// The pooled Ticket still holds the last request's fields; when no
 	// Verify runs (no ticket at all) they must not be logged for this one.
@@ -529,32 +539,43 @@ func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
 	case *net.UnixAddr:
 		trusted = true
 	}
-	if !trusted || rt.header == nil {
+	if !trusted || rt.header == "" {
 		return peer
 	}
-	v := ctx.Request.Header.PeekCanonical(rt.header)
-	if len(v) == 0 {
+	// Every line of the header: PeekAll in fasthttp reuses one buffer, so
+	// this must be done with before the Cookie lines are read.
+	lines := ctx.Request.Header.PeekAll(rt.header)
+	switch {
+	case len(lines) == 0:
 		return peer
-	}
-	if !rt.xff {
-		ip, _ := parseAddr(bytes.TrimSpace(v))
+	case !rt.xff:
+		if len(lines) > 1 {
+			// X-Real-IP is one address; a second line is one that a
+			// proxy appended to a client's: neither can be believed.
+			return netip.Addr{}
+		}
+		ip, _ := parseAddr(bytes.TrimSpace(lines[0]))
 		return ip
 	}
-	// X-Forwarded-For: the rightmost hop that is not one of our proxies
-	// is the first one nobody we trust could have forged.
-	for len(v) > 0 {
-		hop := v
-		if i := bytes.LastIndexByte(v, ','); i >= 0 {
-			hop, v = v[i+1:], v[:i]
-		} else {
-			v = nil
-		}
-		ip, ok := parseAddr(bytes.TrimSpace(hop))
-		if !ok {
-			return netip.Addr{} // garbage in the chain: bind to nothing
-		}
-		if !isTrusted(rt, ip) || len(v) == 0 {
-			return ip
+	// X-Forwarded-For: several lines are one list, in order (RFC 9110,
+	// 5.3). The rightmost hop that is not one of our proxies is the first
+	// one nobody we trust could have forged.
+	for l := len(lines) - 1; l >= 0; l-- {
+		v := lines[l]
+		for len(v) > 0 {
+			hop := v
+			if i := bytes.LastIndexByte(v, ','); i >= 0 {
+				hop, v = v[i+1:], v[:i]
+			} else {
+				v = nil
+			}
+			ip, ok := parseAddr(bytes.TrimSpace(hop))
+			if !ok {
+				return netip.Addr{} // garbage in the chain: bind to nothing
+			}
+			if !isTrusted(rt, ip) || len(v) == 0 && l == 0 {
+				return ip
+			}
 		}
 	}
 	return peer
