@@ -149,6 +149,7 @@ func checkSite(t *testing.T, s site) {
 			t.Errorf("the application got %q", a.app.URI)
 		}
 	})
+	checkAdminPrefix(t, s, proxiedAdmin)
 	t.Run("expired ticket: timeout, and the cookie is cleared", func(t *testing.T) {
 		old := g.ticket(t, "alice", "127.0.0.1", "editor", "", now.Add(-2*time.Hour), false)
 		a := b.get(t, "/some/page", cookie(old))
