@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -174,6 +176,7 @@ func TestKubernetesManifests(t *testing.T) {
 	if !strings.Contains(config, `listen = "0.0.0.0:`+port+`"`) {
 		t.Errorf("config.toml does not listen on the container port %s", port)
 	}
+	checkIsolation(t, docs, dep, svc, config, cfgPath)
 
 	// The address every proxy example uses.
 	svcHost := fmt.Sprintf("%s.%s.svc.cluster.local:%v", dig(svc, "metadata", "name"), dig(svc, "metadata", "namespace"), dig(svc, "spec", "ports", 0, "port"))
@@ -380,4 +383,127 @@ func TestIngressNginxCached(t *testing.T) {
 	s := site{b: newBrowser(addr, "app.example.com", ""), gate: g, denied: ingressDenied}
 	checkSite(t, s)
 	checkCache(t, s, r, addr, "MISS")
+}
+
+// checkIsolation: whoever reaches tktgate's auth port can claim any client
+// address (trusted_proxies is the pod network) and hold connections, so a
+// NetworkPolicy admits the ingress controller alone to it; /metrics is
+// served on a port of its own (metrics_listen), for a scraper, and the
+// auth port answers 404 there. cfgPath is the ConfigMap's config with a
+// test secret, which this runs.
+func checkIsolation(t *testing.T, docs []map[string]any, dep, svc map[string]any, config, cfgPath string) {
+	t.Helper()
+	// The NetworkPolicy of the tktgate pods.
+	podLabels, _ := dig(dep, "spec", "template", "metadata", "labels").(map[string]any)
+	var np map[string]any
+	for _, d := range find(docs, "NetworkPolicy") {
+		sel, _ := dig(d, "spec", "podSelector", "matchLabels").(map[string]any)
+		match := len(sel) > 0 && dig(d, "metadata", "namespace") == dig(dep, "metadata", "namespace")
+		for k, v := range sel {
+			match = match && podLabels[k] == v
+		}
+		if match {
+			np = d
+		}
+	}
+	if np == nil {
+		t.Error("k8s/tktgate.yaml: no NetworkPolicy selects the tktgate pods: any pod can reach the auth port, claim any client address and read /metrics")
+	}
+	c := dig(dep, "spec", "template", "spec", "containers", 0)
+	ports := map[string]string{} // container port name -> number
+	for i := 0; dig(c, "ports", i) != nil; i++ {
+		ports[str(dig(c, "ports", i, "name"))] = fmt.Sprint(dig(c, "ports", i, "containerPort"))
+	}
+	// A port as a NetworkPolicy or Service names it: a name or a number.
+	number := func(v any) string {
+		if n, ok := ports[str(v)]; ok {
+			return n
+		}
+		return fmt.Sprint(v)
+	}
+	auth, metrics := ports["http"], ports["metrics"]
+	if auth == "" || metrics == "" || auth == metrics {
+		t.Errorf("Deployment: container ports %v; want http (auth) and metrics apart", ports)
+		return
+	}
+	if !strings.Contains(config, `metrics_listen = "0.0.0.0:`+metrics+`"`) {
+		t.Errorf("config.toml does not serve /metrics on the metrics port %s (metrics_listen)", metrics)
+	}
+	var svcMetrics bool
+	for i := 0; dig(svc, "spec", "ports", i) != nil; i++ {
+		svcMetrics = svcMetrics || number(dig(svc, "spec", "ports", i, "targetPort")) == metrics
+	}
+	if !svcMetrics {
+		t.Errorf("the Service has no port for the metrics port %s", metrics)
+	}
+
+	if np == nil {
+		return
+	}
+	if !strings.Contains(fmt.Sprint(dig(np, "spec", "policyTypes")), "Ingress") {
+		t.Errorf("NetworkPolicy %s: policyTypes %v lacks Ingress", dig(np, "metadata", "name"), dig(np, "spec", "policyTypes"))
+	}
+	// The ingress controller as ingress-nginx's manifests and Helm chart
+	// label it.
+	controller := func(peer any) bool {
+		return dig(peer, "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") == "ingress-nginx" &&
+			dig(peer, "podSelector", "matchLabels", "app.kubernetes.io/name") == "ingress-nginx"
+	}
+	var toAuth, toMetrics bool
+	for i := 0; dig(np, "spec", "ingress", i) != nil; i++ {
+		rule := dig(np, "spec", "ingress", i)
+		var rulePorts []string
+		for j := 0; dig(rule, "ports", j) != nil; j++ {
+			rulePorts = append(rulePorts, number(dig(rule, "ports", j, "port")))
+		}
+		if len(rulePorts) == 0 || dig(rule, "from", 0) == nil {
+			t.Errorf("NetworkPolicy rule %d admits every port or every peer: %v", i, rule)
+			continue
+		}
+		for j := 0; dig(rule, "from", j) != nil; j++ {
+			peer := dig(rule, "from", j)
+			// Both selectors in one peer: pods with these labels in that
+			// namespace (a peer with only one of them is much wider).
+			if dig(peer, "podSelector", "matchLabels") == nil || dig(peer, "namespaceSelector", "matchLabels") == nil || dig(peer, "ipBlock") != nil {
+				t.Errorf("NetworkPolicy rule %d, peer %d: %v; want a namespaceSelector and a podSelector together", i, j, peer)
+			}
+			for _, p := range rulePorts {
+				switch p {
+				case auth:
+					toAuth = true
+					if !controller(peer) {
+						t.Errorf("NetworkPolicy rule %d admits %v to the auth port %s; want the ingress controller only", i, peer, auth)
+					}
+				case metrics:
+					toMetrics = true
+				default:
+					t.Errorf("NetworkPolicy rule %d admits port %s, which the container does not have", i, p)
+				}
+			}
+		}
+	}
+	if !toAuth || !toMetrics {
+		t.Errorf("NetworkPolicy: the auth port admitted %v, the metrics port %v; want both, to their clients", toAuth, toMetrics)
+	}
+
+	// The config as it runs: /metrics on its own port only.
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen, metricsListen := freeAddr(t), freeAddr(t)
+	run := strings.Replace(string(b), `listen = "0.0.0.0:`+auth+`"`, `listen = "`+listen+`"`, 1)
+	run = strings.Replace(run, `metrics_listen = "0.0.0.0:`+metrics+`"`, `metrics_listen = "`+metricsListen+`"`, 1)
+	startTktgate(t, listen, run)
+	for addr, want := range map[string]int{listen: 404, metricsListen: 200} {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || want == 200 && !strings.Contains(string(body), "tktgate_") {
+			t.Errorf("GET http://%s/metrics: %d %.60q; want %d", addr, resp.StatusCode, body, want)
+		}
+	}
 }
