@@ -104,8 +104,9 @@ race_tests() {
 	return $rc
 }
 step "race tests" race_tests
-# The allocation tests are built out under -race (it allocates).
-step "allocation tests" go test -count=1 -run 'Allocs' ./...
+# The allocation tests are built out under -race (it allocates), and so
+# is the linear-cost test (it compares timings, which -race distorts).
+step "allocation and linear-cost tests" go test -count=1 -run 'Allocs|LinearCost' ./...
 step fuzz fuzz_all
 step "benchmark smoke" go test -run '^$' -bench . -benchtime 1x ./...
 # The load-test harness end to end in its quick mode (about 40 s): it fails

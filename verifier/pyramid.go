@@ -80,10 +80,16 @@ func reWord(c byte) bool {
 }
 
 // webobMatch tries _rx_cookie at p. It returns the key, the raw value and
-// where the match ends.
+// where the match ends; without a match, end is where the next one may
+// start. A key runs over key characters to the first '=' or other byte:
+// when no "\s*=" follows that byte, a match starting anywhere inside the
+// run would read the same run to the same byte and fail the same way, so
+// the search resumes after the run, not one byte on. Restarting one byte
+// on (as the regular expression engine does) made a run of n key
+// characters cost n²/2 steps.
 func webobMatch(h []byte, p int) (key, val []byte, end int, ok bool) {
 	if !webobKeyChar[h[p]] {
-		return nil, nil, 0, false
+		return nil, nil, p + 1, false
 	}
 	// The key is non-greedy: the first q after p where \s*= follows.
 	for q := p + 1; ; q++ {
@@ -101,7 +107,7 @@ func webobMatch(h []byte, p int) (key, val []byte, end int, ok bool) {
 		if r < len(h) && h[r] == '=' {
 			return webobValue(h, p, q, r+1)
 		}
-		return nil, nil, 0, false
+		return nil, nil, q, false
 	}
 }
 
@@ -224,11 +230,10 @@ func pyramidFindCookie(h, name []byte) []byte {
 	var found []byte
 	for p := 0; p < len(h); {
 		key, val, end, ok := webobMatch(h, p)
+		p = end
 		if !ok {
-			p++
 			continue
 		}
-		p = end
 		if !webobValidName(key) {
 			continue
 		}

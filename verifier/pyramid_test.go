@@ -686,3 +686,41 @@ func TestPyramidLive(t *testing.T) {
 	}
 	t.Logf("identify accepted all %d tickets minted or reissued by tktgate", len(res))
 }
+
+// FuzzPyramidFindCookie holds pyramidFindCookie, which skips a failed
+// key run whole, to the plain scan that retries at every byte, as the
+// regular expression engine does.
+func FuzzPyramidFindCookie(f *testing.F) {
+	for _, s := range []string{"auth_tkt=x", "aaaa", "a b=c; auth_tkt=\"q\\\"\"", "a\t=1;auth_tkt =2", "x y z=1", "a=\"\\\"", "$a=1; b=2"} {
+		f.Add([]byte(s), []byte("auth_tkt"))
+	}
+	f.Fuzz(func(t *testing.T, h, name []byte) {
+		got := pyramidFindCookie(h, name)
+		want := plainPyramidFindCookie(h, name)
+		if !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Fatalf("pyramidFindCookie(%q, %q) = %q, the plain scan %q", h, name, got, want)
+		}
+	})
+}
+
+func plainPyramidFindCookie(h, name []byte) []byte {
+	var found []byte
+	for p := 0; p < len(h); {
+		key, val, end, ok := webobMatch(h, p)
+		if !ok {
+			p++
+			continue
+		}
+		p = end
+		if !webobValidName(key) {
+			continue
+		}
+		if !webobUnquotedUTF8(val) {
+			return nil
+		}
+		if bytes.Equal(key, name) {
+			found = val
+		}
+	}
+	return found
+}
