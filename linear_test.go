@@ -53,11 +53,18 @@ func TestLinearCost(t *testing.T) {
 	}
 	// passport's JSON user data (base64 inside the base64 ticket).
 	for name, doc := range map[string]func(n int) string{
-		"index-keys":    func(n int) string { return jsonObject(n, func(i int) string { return fmt.Sprintf("%q:0", fmt.Sprint(n-i)) }) },
+		"index-keys": func(n int) string {
+			return jsonObject(n, func(i int) string { return fmt.Sprintf("%q:0", fmt.Sprint(n-i)) })
+		},
 		"distinct-keys": func(n int) string { return jsonObject(n, func(i int) string { return fmt.Sprintf(`"k%d":0`, i) }) },
 		"same-key":      func(n int) string { return jsonObject(n, func(int) string { return `"a":0` }) },
-		"escaped-keys":  func(n int) string { return jsonObject(n, func(i int) string { return fmt.Sprintf(`"\u0061%d":0`, i%50) }) },
-		"nested-arrays": func(n int) string { d := min(n/2, 900); return strings.Repeat("[", d) + strings.Repeat("]", d) + strings.Repeat(" ", n-2*d) },
+		"escaped-keys": func(n int) string {
+			return jsonObject(n, func(i int) string { return fmt.Sprintf(`"\u0061%d":0`, i%50) })
+		},
+		"nested-arrays": func(n int) string {
+			d := min(n/2, 900)
+			return strings.Repeat("[", d) + strings.Repeat("]", d) + strings.Repeat(" ", n-2*d)
+		},
 		"nested-objects": func(n int) string {
 			d := min(n/6, 900)
 			return strings.Repeat(`{"a":`, d) + "0" + strings.Repeat("}", d) + strings.Repeat(" ", max(0, n-6*d))
