@@ -328,6 +328,7 @@ func (g *adGen) tkt(loc string, age time.Duration) (adTkt, string) {
 	l := g.e.locs[loc]
 	hdr, ip := g.client()
 	k := adTkt{uid: g.field(12, false), tokens: g.tokens(l.tokens), data: g.field(24, true), ts: g.ts(age), ip: ip}
+	k.uid, k.tokens = apachetest.Untrimmed(k.uid, k.tokens)
 	if l.ignoreIP {
 		k.ip = netip.Addr{}
 	}

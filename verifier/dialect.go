@@ -211,9 +211,9 @@ func (dv *DialectVerifier) Digest() Digest { return dv.v.digest }
 func (dv *DialectVerifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
 	switch dv.d {
 	case Passport:
-		return dv.v.verifyPassport(t, &dv.do, value, ip, now)
+		return identity(t, dv.v.verifyPassport(t, &dv.do, value, ip, now))
 	case Pyramid:
-		return dv.v.verifyPyramid(t, &dv.do, value, ip, now)
+		return identity(t, dv.v.verifyPyramid(t, &dv.do, value, ip, now))
 	}
 	return dv.v.Verify(t, value, ip, now)
 }
@@ -275,7 +275,8 @@ func (dv *DialectVerifier) AppendRefresh(dst []byte, t *Ticket, ip netip.Addr, n
 //     "uid!data", which Pyramid misreads).
 //
 // It appends nothing when the fields cannot make a ticket the dialect's
-// verifier would give back unchanged: a control byte, a '!' in the uid
+// verifier would give back unchanged: a control byte, a uid or token
+// that begins or ends with a space or tab, a '!' in the uid
 // (except Pyramid, which quotes it) or the tokens; for Passport also a
 // uid or tokens outside ASCII, data beyond latin-1 (without
 // PassportJSONUserData), and with PassportPlainUserData data beyond ASCII
@@ -287,6 +288,9 @@ func (dv *DialectVerifier) AppendRefresh(dst []byte, t *Ticket, ip netip.Addr, n
 func (dv *DialectVerifier) Sign(dst, uid, tokens, data []byte, ip netip.Addr, ts time.Time) []byte {
 	switch dv.d {
 	case Passport:
+		if trimmable(uid, tokens) {
+			return dst // Verify would refuse it
+		}
 		return dv.v.signPassport(dst, &dv.do, uid, tokens, data, false, false, ip, ts)
 	case Pyramid:
 		return dv.v.signPyramid(dst, uid, tokens, data, ip, ts)
@@ -339,9 +343,9 @@ func (v *Verifier) VerifyDialect(t *Ticket, d Dialect, value []byte, ip netip.Ad
 	var do DialectOptions
 	switch d {
 	case Passport:
-		return v.verifyPassport(t, &do, value, ip, now)
+		return identity(t, v.verifyPassport(t, &do, value, ip, now))
 	case Pyramid:
-		return v.verifyPyramid(t, &do, value, ip, now)
+		return identity(t, v.verifyPyramid(t, &do, value, ip, now))
 	}
 	return v.Verify(t, value, ip, now)
 }

@@ -11,7 +11,7 @@
 // scratch has grown to fit. Keep one Ticket per goroutine (or pool them).
 //
 // Compatibility: a ticket is accepted exactly when mod_auth_tkt would accept
-// it (a differential test against the real module proves it), with three
+// it (a differential test against the real module proves it), with four
 // deliberate differences, all refusals:
 //
 //   - A ticket whose decoded text contains a control byte (below 0x20, or
@@ -24,4 +24,10 @@
 //   - A ticket whose timestamp field holds no hex digit at all is malformed.
 //     mod_auth_tkt's sscanf fails there and it goes on with an
 //     uninitialised timestamp, accepting such a ticket at random.
+//   - A ticket whose uid, or one of whose tokens, begins or ends with a
+//     space or a tab is malformed, in every dialect (for Pyramid, the uid
+//     once decoded by its userid_type). Every HTTP parser, nginx's
+//     included, trims those from a header value: "admin " would reach the
+//     application as "admin", and "   " as no user at all. An empty uid
+//     stays valid, as in mod_auth_tkt. Sign refuses to mint such tickets.
 package verifier

@@ -693,7 +693,7 @@ func TestPassportLive(t *testing.T) {
 	}
 	var auth []nodeResult
 	runGen(t, ctx, env, ajobs, &auth, "node", "gen.js")
-	accepted := 0
+	accepted, trimmed := 0, 0
 	var refreshJobs []passportJob
 	var refreshWant []nodeResult
 	for k, ch := range checks {
@@ -707,6 +707,10 @@ func TestPassportLive(t *testing.T) {
 			err = dv.Verify(&tk, v, c.ip, now)
 		}
 		in := fmt.Sprintf("header %q now %.3f options %v", ch.header, ch.now, c.job.Options)
+		if res.OK && err == ErrMalformed && trimmable([]byte(res.UID), []byte(strings.Join(res.Tokens, ","))) {
+			trimmed++ // deliberate: a proxy would trim this uid or token
+			continue
+		}
 		if (err == nil) != res.OK {
 			t.Errorf("tktgate %v, passport ok=%v %s\n%s", err, res.OK, res.Raised, in)
 			continue
@@ -733,7 +737,7 @@ func TestPassportLive(t *testing.T) {
 			refreshWant = append(refreshWant, nodeResult{UID: string(tk.UID), Tokens: []string{string(tk.Tokens)}, Data: string(tk.Data)})
 		}
 	}
-	t.Logf("%s: %d of %d presentations accepted, all verdicts equal", signed[0].Generator, accepted, len(checks))
+	t.Logf("%s: %d of %d presentations accepted, all verdicts equal but %d refused on purpose (a uid or token with a space at an end)", signed[0].Generator, accepted, len(checks), trimmed)
 	if accepted < len(cases) {
 		t.Errorf("only %d accepted", accepted)
 	}

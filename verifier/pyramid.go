@@ -948,6 +948,16 @@ func (v *Verifier) signPyramid(dst, uid, tokens, data []byte, ip netip.Addr, ts 
 		len(data) > 0 && data[len(data)-1] == '"':
 		return dst
 	}
+	// Verify refuses a uid (once decoded by its userid_type) or token
+	// with white space at an end.
+	var buf [256]byte
+	delivered := uid
+	if _, decoded, typ, ok := pyramidDecodeUID(buf[:0], uid, data); ok && typ != pyNone {
+		delivered = decoded
+	}
+	if trimmable(delivered, tokens) {
+		return dst
+	}
 	sec := ts.Unix()
 	if !validUnix(sec) {
 		return dst

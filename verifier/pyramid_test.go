@@ -612,7 +612,7 @@ func TestPyramidLive(t *testing.T) {
 		}
 	}
 	ident := pyJobs(t, ctx, ijobs)
-	accepted, reissued := 0, 0
+	accepted, reissued, trimmed := 0, 0, 0
 	var back []map[string]any
 	var backWant [][]byte
 	for k, ch := range checks {
@@ -631,6 +631,10 @@ func TestPyramidLive(t *testing.T) {
 			err = dv.Verify(&tk, v, c.ip, floatTime(ch.now))
 		}
 		in := fmt.Sprintf("header %q now %.1f timeout %d reissue %v job %v", ch.header, ch.now, ch.timeout, ch.reissue, c.job)
+		if uid, _ := hex.DecodeString(res.UIDHex); res.OK && err == ErrMalformed && trimmable(uid, []byte(strings.Join(res.Tokens, ","))) {
+			trimmed++ // deliberate: a proxy would trim this uid or token
+			continue
+		}
 		if (err == nil) != res.OK {
 			t.Errorf("tktgate %v, pyramid ok=%v %s\n%s", err, res.OK, res.Raised, in)
 			continue
@@ -672,7 +676,7 @@ func TestPyramidLive(t *testing.T) {
 			backWant = append(backWant, tk.UID)
 		}
 	}
-	t.Logf("%s: %d of %d presentations accepted (%d reissued), all verdicts equal", made[0].Generator, accepted, len(checks), reissued)
+	t.Logf("%s: %d of %d presentations accepted (%d reissued), all verdicts equal but %d refused on purpose (a uid or token with a space at an end)", made[0].Generator, accepted, len(checks), reissued, trimmed)
 	if accepted < len(cases) || reissued == 0 {
 		t.Errorf("only %d accepted, %d reissued", accepted, reissued)
 	}

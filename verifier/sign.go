@@ -9,12 +9,15 @@ import (
 )
 
 // CheckFields reports why uid, tokens and data cannot go into a ticket:
-// a control byte anywhere (Verify would refuse the ticket), or a '!' in
-// uid or tokens (it would move the field boundaries).
+// a control byte anywhere, or a uid or token that begins or ends with a
+// space or tab (Verify would refuse the ticket), or a '!' in uid or
+// tokens (it would move the field boundaries).
 func CheckFields(uid, tokens, data []byte) error {
 	switch {
 	case hasControl(uid) || hasControl(tokens) || hasControl(data):
 		return errors.New("verifier: uid, tokens and data must not contain control bytes")
+	case trimmable(uid, tokens):
+		return errors.New("verifier: uid and tokens must not begin or end with a space or tab")
 	case bytes.IndexByte(uid, '!') >= 0:
 		return errors.New("verifier: uid must not contain '!'")
 	case bytes.IndexByte(tokens, '!') >= 0:

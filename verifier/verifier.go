@@ -17,8 +17,9 @@ import (
 var (
 	// ErrNoTicket: the value is empty.
 	ErrNoTicket = errors.New("verifier: no ticket")
-	// ErrMalformed: the value does not parse as a ticket, or its uid,
-	// tokens or data contain a control byte.
+	// ErrMalformed: the value does not parse as a ticket, its uid,
+	// tokens or data contain a control byte, or its uid or a token
+	// begins or ends with a space or tab.
 	ErrMalformed = errors.New("verifier: malformed ticket")
 	// ErrBadIP: the client address is not IPv4 (nor IPv4-mapped IPv6),
 	// or is 255.255.255.255, and IgnoreIP is off, so no digest can match.
@@ -172,7 +173,43 @@ func (t *Ticket) reset() {
 // starts again on the slow path, verifyText, which follows mod_auth_tkt
 // step by step. Both give the same result for every input
 // (FuzzVerifyReference holds them to the plain implementation).
+//
+// Unlike mod_auth_tkt, Verify refuses (ErrMalformed) a ticket whose uid
+// or a token begins or ends with a space or a tab, a uid of white space
+// among them: every HTTP parser, nginx's included, trims those from a
+// header value, so "admin " would reach the application as "admin" and
+// "   " as no user at all. An empty uid stays valid, as in mod_auth_tkt.
 func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
+	return identity(t, v.verify(t, value, ip, now))
+}
+
+// identity is the last step of every Verify: a ticket whose signature
+// holds (whatever its time) but whose uid or tokens a proxy would trim is
+// malformed.
+func identity(t *Ticket, err error) error {
+	if (err == nil || err == ErrExpired || err == ErrFuture) && trimmable(t.UID, t.Tokens) {
+		return ErrMalformed
+	}
+	return err
+}
+
+// trimmable reports whether uid or one of the comma-separated tokens
+// begins or ends with a space or a tab.
+func trimmable(uid, tokens []byte) bool {
+	if len(uid) > 0 && (isBlank(uid[0]) || isBlank(uid[len(uid)-1])) {
+		return true
+	}
+	for i, c := range tokens {
+		if isBlank(c) && (i == 0 || tokens[i-1] == ',' || i == len(tokens)-1 || tokens[i+1] == ',') {
+			return true
+		}
+	}
+	return false
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+func (v *Verifier) verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
 	t.reset()
 	if len(value) == 0 {
 		return ErrNoTicket

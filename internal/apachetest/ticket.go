@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,4 +82,30 @@ func Seed(t testing.TB, env string) uint64 {
 	}
 	t.Logf("seed %d (%s=%d replays the cases)", seed, env, seed)
 	return seed
+}
+
+// Untrimmed returns uid and tokens with an 'x' put beside any space or
+// tab at the start or end of the uid or of a comma-separated token.
+// tktgate refuses such tickets on purpose, where mod_auth_tkt accepts
+// them (a proxy would trim the header value: "admin " would reach the
+// application as "admin"), so the differential tests keep them out of
+// the comparison and test them on their own.
+func Untrimmed(uid, tokens string) (string, string) {
+	fix := func(s string) string {
+		if s == "" {
+			return s
+		}
+		if s[0] == ' ' || s[0] == '\t' {
+			s = "x" + s
+		}
+		if c := s[len(s)-1]; c == ' ' || c == '\t' {
+			s += "x"
+		}
+		return s
+	}
+	ts := strings.Split(tokens, ",")
+	for i, t := range ts {
+		ts[i] = fix(t)
+	}
+	return fix(uid), strings.Join(ts, ",")
 }
