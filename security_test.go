@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,47 @@ func TestUnspecifiedClientIP(t *testing.T) {
 	// A real address still works, and so does the ignore_ip ticket there.
 	if a := do(t, addr, "GET", "/auth", "X-Real-IP: 192.0.2.7", "Cookie: auth_tkt="+sign("u", "", "", "192.0.2.7", now)); a.status != 200 {
 		t.Errorf("X-Real-IP 192.0.2.7: %d, want 200", a.status)
+	}
+}
+
+// A ticket signed with secret_old is accepted and re-signed; when it
+// cannot be re-signed (Pyramid's remember() refuses a token such as
+// "1x"), the 200 goes without Set-Cookie. It must still never be cached:
+// once secret_old is removed, the next request must be refused, not a
+// cached approval.
+func TestOldSecretNeverCached(t *testing.T) {
+	const cfg = `
+[ticket]
+dialect = "pyramid"
+secret = "new-secret"
+secret_old = "old-secret"
+[cache]
+max_age = "60s"
+`
+	addr, _, _ := startServer(t, cfg)
+	sign := func(secret, tokens string) string {
+		dv, err := verifier.NewDialect(verifier.Pyramid, verifier.Options{Secret: []byte(secret), Digest: verifier.SHA512, IgnoreIP: true}, verifier.DialectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(dv.Sign(nil, []byte("alice"), []byte(tokens), nil, netip.Addr{}, time.Now()))
+	}
+	f := func(name, tkt string, wantCookie bool, wantAccel string) {
+		t.Helper()
+		a := do(t, addr, "GET", "/auth", "Cookie: auth_tkt="+tkt)
+		if a.status != 200 || (a.header.Get("Set-Cookie") != "") != wantCookie || a.header.Get("X-Accel-Expires") != wantAccel {
+			t.Errorf("%s: %d Set-Cookie %q X-Accel-Expires %q Cache-Control %q; want 200, cookie %v, X-Accel-Expires %s",
+				name, a.status, a.header.Get("Set-Cookie"), a.header.Get("X-Accel-Expires"), a.header.Get("Cache-Control"), wantCookie, wantAccel)
+		}
+		if wantAccel == "0" && a.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", name, a.header.Get("Cache-Control"))
+		}
+	}
+	f("current secret", sign("new-secret", "ok"), false, "60")
+	f("old secret, re-signed", sign("old-secret", "ok"), true, "0")
+	f("old secret, cannot be re-signed", sign("old-secret", "1x"), false, "0")
+	m := do(t, addr, "GET", "/metrics")
+	if want := `tktgate_auth_requests_total{policy="",status="200",reason="old_secret"} 2`; !strings.Contains(m.body, want) {
+		t.Errorf("/metrics lacks %q", want)
 	}
 }

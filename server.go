@@ -326,12 +326,14 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 			resp.SetCanonical(hSetCookie, st.setc)
 			st.setCookie = true
 			if !guest {
-				if tk.OldSecret {
-					why = rOldSecret
-				} else {
-					why = rRefreshed
-				}
+				why = rRefreshed
 			}
+		}
+		if tk.OldSecret && !guest {
+			// Even when it could not be re-signed (Pyramid's remember()
+			// refuses some tokens): an approval on the old secret must
+			// not be cached past the moment secret_old is removed.
+			why = rOldSecret
 		}
 	case fromURL:
 		st.tmp = tk.AppendBase64(st.tmp[:0])

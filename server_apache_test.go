@@ -562,7 +562,7 @@ func (g *adGen) tokenCases() []adCase {
 		k.data = g.field(12, false)
 		cs = append(cs, g.valid("tokens", fmt.Sprintf("age %v", age.Round(time.Second)), loc, "", k, hdr, adCookieOf(g.encAny(g.e.text(k)))))
 	}
-	for _, tokens := range []string{"admin", "editor", "user,admin", "editor,user", ",admin", "user,,editor", "user", "Admin", "adminx", " admin", ",", "", "ADMIN,EDITOR"} {
+	for _, tokens := range []string{"admin", "editor", "user,admin", "editor,user", ",admin", "user,,editor", "user", "Admin", "adminx", "ad min", ",", "", "ADMIN,EDITOR"} {
 		f("tokens", tokens, g.rng.IntN(2) == 0, g.freshAge())
 		// Past the refresh point: does a refused ticket get a new one?
 		f("tokrefresh", tokens, false, 40*time.Minute)
