@@ -26,7 +26,7 @@ func mustNew(t testing.TB, o verifier.Options) *verifier.Verifier {
 	return v
 }
 
-// The vectors come from ../shared/docs/auth_tkt.md, which were checked
+// The vectors are the published mod_auth_tkt test vectors, checked
 // against mod_auth_tkt and Apache::AuthTkt.
 func TestSignVectors(t *testing.T) {
 	f := func(o verifier.Options, uid, tokens, data string, ip netip.Addr, ts time.Time, wantPrefix, wantSuffix string) {
