@@ -68,11 +68,14 @@ func TestConfigErrors(t *testing.T) {
 	f("", "ticket.secret: required (or ticket.secret_file)")
 	f("[ticket]\n", "ticket.secret: required")
 
-	// Syntax errors carry the parser's line.
-	f("listen = \n"+sec, "test.toml:1: ")
-	f("[ticket\nsecret = \"s\"\n", "test.toml:2: ")
-	f(sec+"secret = \"again\"\n", "test.toml:3: ")
-	f("listen = \"a\" \"b\"\n"+sec, "test.toml:1: ")
+	// Syntax errors carry the parser's line and key, in words of our own
+	// (configerr_test.go: never a value).
+	f("listen = \n"+sec, "test.toml:1: syntax error in key listen: missing value")
+	f("[ticket\nsecret = \"s\"\n", "test.toml:1: syntax error: invalid table header (want [name])")
+	f(sec+"secret = \"again\"\n", "test.toml:3: syntax error in key ticket.secret: defined twice")
+	f("listen = \"a\" \"b\"\n"+sec, "test.toml:1: syntax error in key listen: unexpected text after the value")
+	f(sec+"[policy.x]\ntokens = [\n\"a\",\nb]\n", "test.toml:6: syntax error in key policy.x.tokens (line 4): invalid value")
+	f(sec+"[ticket]\n", "test.toml:3: syntax error in table [ticket]: defined twice")
 
 	// listen
 	f(`listen = "127.0.0.1:9180"`+"\n"+sec, "")
