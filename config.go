@@ -1473,6 +1473,11 @@ func checkListen(s string) error {
 		if path == "" || strings.ContainsRune(path, 0) {
 			return fmt.Errorf("invalid unix socket path %q", path)
 		}
+		if strings.HasPrefix(path, "@") {
+			// Linux's abstract sockets have no file, hence no
+			// socket_mode, and unix-socket peers are trusted proxies.
+			return fmt.Errorf("abstract unix socket %q: any local user could connect (want a path)", path)
+		}
 		return nil
 	}
 	_, port, err := net.SplitHostPort(s)

@@ -84,6 +84,8 @@ func TestConfigErrors(t *testing.T) {
 	f(`listen = "[::1]:9180"`+"\n"+sec, "")
 	f(`listen = "unix:/run/tktgate.sock"`+"\n"+sec, "")
 	f(`listen = "unix:"`+"\n"+sec, `test.toml:1: listen: invalid unix socket path ""`)
+	f(`listen = "unix:@tktgate"`+"\n"+sec, `test.toml:1: listen: abstract unix socket "@tktgate": any local user could connect`)
+	f(`metrics_listen = "unix:@m"`+"\n"+sec, `test.toml:1: metrics_listen: abstract unix socket "@m"`)
 	f(`listen = "9180"`+"\n"+sec, `test.toml:1: listen: invalid address "9180"`)
 	f(`listen = "host:99999"`+"\n"+sec, `listen: invalid address "host:99999"`)
 	f(`listen = "host:http"`+"\n"+sec, `listen: invalid address "host:http"`)
