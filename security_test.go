@@ -49,8 +49,6 @@ func TestBackCookieBesideClearingCookie(t *testing.T) {
 // Repeated X-Forwarded-For lines are one list (RFC 9110, 5.3): behind a
 // proxy that appends its own line (HAProxy's option forwardfor), the
 // rightmost untrusted address is on the last line, not the first.
-// Repeated X-Real-IP lines (a proxy that added one beside the client's)
-// bind the ticket to no address at all.
 func TestClientIPRepeatedLines(t *testing.T) {
 	sign := signer(t, verifier.Options{})
 	now := time.Now()
@@ -71,7 +69,10 @@ func TestClientIPRepeatedLines(t *testing.T) {
 	f(addrXFF, []string{"X-Forwarded-For: 192.0.2.1", "X-Forwarded-For: 10.0.0.5, 10.0.0.6"}, "192.0.2.1", 200)
 	f(addrXFF, []string{"X-Forwarded-For: 10.0.0.9", "X-Forwarded-For: 10.0.0.5"}, "10.0.0.9", 200) // all trusted: the leftmost
 	f(addrXFF, []string{"X-Forwarded-For: 192.0.2.1", "X-Forwarded-For: junk"}, "192.0.2.1", 401)
-	f(addrReal, []string{"X-Real-IP: 192.0.2.1", "X-Real-IP: 198.51.100.6"}, "192.0.2.1", 401)
+	f(addrXFF, []string{"X-Forwarded-For: ", "X-Forwarded-For: 10.0.0.5"}, "10.0.0.5", 200)
+	f(addrXFF, []string{"X-Forwarded-For: "}, "127.0.0.1", 200) // nothing: the peer
+	// X-Real-IP is one address that the proxy sets: its first line.
+	f(addrReal, []string{"X-Real-IP: 192.0.2.1", "X-Real-IP: 198.51.100.6"}, "192.0.2.1", 200)
 	f(addrReal, []string{"X-Real-IP: 192.0.2.1", "X-Real-IP: 198.51.100.6"}, "198.51.100.6", 401)
 }
 

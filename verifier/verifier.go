@@ -180,40 +180,6 @@ func (t *Ticket) reset() {
 // header value, so "admin " would reach the application as "admin" and
 // "   " as no user at all. An empty uid stays valid, as in mod_auth_tkt.
 func (v *Verifier) Verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
-	return identity(t, v.verify(t, value, ip, now))
-}
-
-// identity is the last step of every Verify: a ticket whose signature
-// holds (whatever its time) but whose uid or tokens a proxy would trim is
-// malformed.
-func identity(t *Ticket, err error) error {
-	if (err == nil || err == ErrExpired || err == ErrFuture) && trimmable(t.UID, t.Tokens) {
-		return ErrMalformed
-	}
-	return err
-}
-
-// trimmable reports whether uid or one of the comma-separated tokens
-// begins or ends with a space. (Or a tab: but a tab is a control byte,
-// which every caller has refused before asking.) It runs on every
-// request, hence the one IndexByte for the usual tokens without a space.
-func trimmable(uid, tokens []byte) bool {
-	if n := len(uid); n > 0 && (uid[0] == ' ' || uid[n-1] == ' ') {
-		return true
-	}
-	i := bytes.IndexByte(tokens, ' ')
-	if i < 0 {
-		return false
-	}
-	for n := len(tokens); i < n; i++ {
-		if tokens[i] == ' ' && (i == 0 || tokens[i-1] == ',' || i == n-1 || tokens[i+1] == ',') {
-			return true
-		}
-	}
-	return false
-}
-
-func (v *Verifier) verify(t *Ticket, value []byte, ip netip.Addr, now time.Time) error {
 	t.reset()
 	if len(value) == 0 {
 		return ErrNoTicket
@@ -311,8 +277,12 @@ func (v *Verifier) verifyText(t *Ticket, ip netip.Addr, now time.Time) error {
 }
 
 // checkTime is the last step of Verify, for a ticket with a good digest
-// dated ts: too far in the future, expired, or due for a refresh.
+// dated ts: a uid or token a proxy would trim, too far in the future,
+// expired, or due for a refresh.
 func (v *Verifier) checkTime(t *Ticket, ts uint32, now time.Time) error {
+	if trimmable(t.UID, t.Tokens) {
+		return ErrMalformed // see Verify
+	}
 	n := now.Unix()
 	if int64(ts)-n > v.maxFuture {
 		return ErrFuture
@@ -327,6 +297,35 @@ func (v *Verifier) checkTime(t *Ticket, ts uint32, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// identity is the last step of the dialects' Verify: a ticket whose
+// signature holds (whatever its time) but whose uid or tokens a proxy
+// would trim is malformed. (mod_auth_tkt's Verify does it in checkTime.)
+func identity(t *Ticket, err error) error {
+	if (err == nil || err == ErrExpired || err == ErrFuture) && trimmable(t.UID, t.Tokens) {
+		return ErrMalformed
+	}
+	return err
+}
+
+// trimmable reports whether uid or one of the comma-separated tokens
+// begins or ends with a space. (Or a tab: but a tab is a control byte,
+// which every caller has refused before asking.) It runs on every
+// request: small enough to inline, with one IndexByte for the usual
+// tokens without a space.
+func trimmable(uid, tokens []byte) bool {
+	return len(uid) > 0 && (uid[0] == ' ' || uid[len(uid)-1] == ' ') ||
+		bytes.IndexByte(tokens, ' ') >= 0 && trimmedToken(tokens)
+}
+
+func trimmedToken(tokens []byte) bool {
+	for i, n := 0, len(tokens); i < n; i++ {
+		if tokens[i] == ' ' && (i == 0 || tokens[i-1] == ',' || i == n-1 || tokens[i+1] == ',') {
+			return true
+		}
+	}
+	return false
 }
 
 // fields is the ticket text after the digest and timestamp,
