@@ -166,14 +166,18 @@ func bangBits(x uint64) uint64 {
 // or 0x7f). It is hasControl and two IndexByte calls fused into a single
 // eight-at-a-time pass.
 func scanTicket(s []byte) (sep, sep2 int, ctrl bool) {
-	return scanCopy(nil, s)
+	sep, sep2, ctrl, _ = scanCopy(nil, s)
+	return sep, sep2, ctrl
 }
 
 // scanCopy is scanTicket that also copies s to dst, when dst is not nil
 // (it must then be at least as long as s): Verify's fast path reads each
 // byte of the ticket's fields once, to scan it and put it in the
-// round-one message.
-func scanCopy(dst, s []byte) (sep, sep2 int, ctrl bool) {
+// round-one message. space says whether a ' ' may come before the second
+// '!' (in the uid or tokens, which must not begin or end with one): when
+// false, there is none; when true, maybe (the word holding the second '!'
+// counts whole).
+func scanCopy(dst, s []byte) (sep, sep2 int, ctrl, space bool) {
 	sep, sep2 = -1, -1
 	n := len(s)
 	if n < 8 {
@@ -184,18 +188,20 @@ func scanCopy(dst, s []byte) (sep, sep2 int, ctrl bool) {
 			switch {
 			case c < 0x20 || c == 0x7f:
 				ctrl = true
+			case c == ' ' && sep2 < 0:
+				space = true
 			case c == '!' && sep < 0:
 				sep = i
 			case c == '!' && sep2 < 0:
 				sep2 = i
 			}
 		}
-		return sep, sep2, ctrl
+		return sep, sep2, ctrl, space
 	}
 	if dst != nil {
 		dst = dst[:n]
 	}
-	var c uint64
+	var c, sp uint64
 	for i := 0; i < n; i += 8 {
 		if i > n-8 {
 			// The last, partial word: take the final eight bytes again.
@@ -208,6 +214,10 @@ func scanCopy(dst, s []byte) (sep, sep2 int, ctrl bool) {
 			binary.LittleEndian.PutUint64(dst[i:], x)
 		}
 		c |= ctrlBits(x)
+		if sep2 < 0 {
+			y := x ^ (' ' * ones)
+			sp |= (y - ones) &^ y & highs
+		}
 		if b := bangBits(x); b != 0 && sep2 < 0 {
 		bangs:
 			for ; b != 0; b &= b - 1 {
@@ -223,7 +233,7 @@ func scanCopy(dst, s []byte) (sep, sep2 int, ctrl bool) {
 			}
 		}
 	}
-	return sep, sep2, c != 0
+	return sep, sep2, c != 0, sp != 0
 }
 
 // plain reports whether s holds neither a control byte nor '!': a digest

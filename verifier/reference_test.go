@@ -2,8 +2,8 @@ package verifier
 
 import (
 	"bytes"
-	"fmt"
 	"encoding/base64"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
