@@ -151,18 +151,7 @@ func hPyramidText(dl *hDialect, uidText, uidSigned, tokens, data string, ip [4]b
 }
 
 // hPyQuote is Python's urllib.parse.quote(s) (safe '/').
-func hPyQuote(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-~/", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
+func hPyQuote(s string) string { return hPercent(s, "_.-~/") }
 
 // hWebobChars are the bytes WebOb writes in a cookie value unquoted.
 const hWebobChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_~!@#$%^&*()+=-`.?|:/(){}<>'"

@@ -99,11 +99,15 @@ func hForge(secret, uid, tokens, data string, ip [4]byte, ts uint32) string {
 
 // hEscape percent-encodes every byte outside [A-Za-z0-9._~-], '!' included,
 // which is how mod_auth_tkt recognises a URL-escaped ticket (by "%21").
-func hEscape(raw string) string {
+func hEscape(raw string) string { return hPercent(raw, "._~-") }
+
+// hPercent percent-encodes (upper-case hex) every byte of s but ASCII
+// letters, digits and those in safe.
+func hPercent(s, safe string) string {
 	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._~-", c) >= 0 {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(safe, c) >= 0 {
 			b.WriteByte(c)
 		} else {
 			fmt.Fprintf(&b, "%%%02X", c)
