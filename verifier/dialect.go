@@ -107,8 +107,8 @@ func (d Dialect) URLTickets() bool { return d == ModAuthTkt }
 //     named cookie's value is not UTF-8 after unquoting; FindCookie then
 //     returns nil.
 //
-// The value is returned raw (quotes and escapes included): VerifyDialect
-// undoes them.
+// The value is returned raw (quotes and escapes included):
+// DialectVerifier.Verify undoes them.
 func (d Dialect) FindCookie(header, name []byte) []byte {
 	switch d {
 	case Passport:
@@ -336,10 +336,10 @@ func (dv *DialectVerifier) Deadlines(ts time.Time) (refresh, expire time.Time) {
 	return
 }
 
-// VerifyDialect is Verify in dialect d with the dialect libraries' default
+// verifyDialect is Verify in dialect d with the dialect libraries' default
 // settings (zero DialectOptions). For Passport the digest is MD5 whatever
 // v's Options say.
-func (v *Verifier) VerifyDialect(t *Ticket, d Dialect, value []byte, ip netip.Addr, now time.Time) error {
+func (v *Verifier) verifyDialect(t *Ticket, d Dialect, value []byte, ip netip.Addr, now time.Time) error {
 	var do DialectOptions
 	switch d {
 	case Passport:
@@ -350,9 +350,9 @@ func (v *Verifier) VerifyDialect(t *Ticket, d Dialect, value []byte, ip netip.Ad
 	return v.Verify(t, value, ip, now)
 }
 
-// AppendRefreshDialect is DialectVerifier.AppendRefresh in dialect d with
-// default settings, for a t filled by VerifyDialect.
-func (v *Verifier) AppendRefreshDialect(dst []byte, d Dialect, t *Ticket, ip netip.Addr, now time.Time) []byte {
+// appendRefreshDialect is DialectVerifier.AppendRefresh in dialect d with
+// default settings, for a t filled by verifyDialect.
+func (v *Verifier) appendRefreshDialect(dst []byte, d Dialect, t *Ticket, ip netip.Addr, now time.Time) []byte {
 	var do DialectOptions
 	switch d {
 	case Passport:

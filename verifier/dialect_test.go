@@ -136,7 +136,7 @@ func TestModAuthTktDialectIsVerifier(t *testing.T) {
 			var a, b, c Ticket
 			e1 := v.Verify(&a, val, dlo, now)
 			e2 := dv.Verify(&b, val, dlo, now)
-			e3 := v.VerifyDialect(&c, ModAuthTkt, val, dlo, now)
+			e3 := v.verifyDialect(&c, ModAuthTkt, val, dlo, now)
 			if e1 != e2 || e1 != e3 || !bytes.Equal(a.UID, b.UID) || !bytes.Equal(a.UID, c.UID) ||
 				!bytes.Equal(a.Tokens, b.Tokens) || !bytes.Equal(a.Data, b.Data) || a.NeedsRefresh != b.NeedsRefresh || a.Encoding != b.Encoding {
 				t.Errorf("%q: Verify %v, dialect %v / %v", val, e1, e2, e3)
@@ -146,8 +146,8 @@ func TestModAuthTktDialectIsVerifier(t *testing.T) {
 				if r2 := dv.AppendRefresh(nil, &b, dlo, now); !bytes.Equal(r1, r2) {
 					t.Errorf("AppendRefresh %q != %q", r1, r2)
 				}
-				if r3 := v.AppendRefreshDialect(nil, ModAuthTkt, &c, dlo, now); !bytes.Equal(r1, r3) {
-					t.Errorf("AppendRefreshDialect %q != %q", r1, r3)
+				if r3 := v.appendRefreshDialect(nil, ModAuthTkt, &c, dlo, now); !bytes.Equal(r1, r3) {
+					t.Errorf("appendRefreshDialect %q != %q", r1, r3)
 				}
 			}
 		}

@@ -63,3 +63,29 @@ func ExampleVerifier_AppendRefresh() {
 	// Output:
 	// <nil> 2700 false
 }
+
+func ExampleNewDialect() {
+	// A gateway in front of a Pyramid application: Pyramid's cookie name,
+	// digest and IP rule unless the options say otherwise.
+	d := verifier.Pyramid
+	dv, err := verifier.NewDialect(d, verifier.Options{
+		Secret:   []byte("secret"),
+		Digest:   d.DefaultDigest(),
+		IgnoreIP: d.DefaultIgnoreIP(),
+		Timeout:  time.Hour,
+	}, verifier.DialectOptions{PyramidReissue: true, PyramidReissueTime: 10 * time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	ip := netip.MustParseAddr("127.0.0.1")
+	issued := time.Unix(1700000000, 0)
+
+	value := dv.Sign(nil, []byte("alice"), []byte("admin"), nil, ip, issued)
+	header := append([]byte(d.CookieName()+"="), value...)
+
+	var t verifier.Ticket
+	err = dv.Verify(&t, dv.CookieTicket(header, []byte(d.CookieName())), ip, issued.Add(15*time.Minute))
+	fmt.Println(dv.Dialect(), dv.Digest(), err, string(t.UID), string(t.Tokens), t.NeedsRefresh)
+	// Output:
+	// pyramid SHA512 <nil> alice admin true
+}
