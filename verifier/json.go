@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -33,9 +34,9 @@ func appendJSONASCII(dst, s []byte) []byte {
 		r, n := utf8.DecodeRune(s)
 		s = s[n:]
 		if r >= 0x10000 {
-			r -= 0x10000
-			dst = appendU4(dst, uint16(0xd800+r>>10))
-			r = 0xdc00 + r&0x3ff
+			var hi rune
+			hi, r = utf16.EncodeRune(r)
+			dst = appendU4(dst, uint16(hi))
 		}
 		dst = appendU4(dst, uint16(r))
 	}
@@ -475,17 +476,15 @@ func (js *jsonScratch) sortMembers(base, n int, less func(base, a, b int) bool) 
 // strUnits iterates over the UTF-16 code units of the contents of a
 // (valid) JSON string literal.
 type strUnits struct {
-	s      []byte
-	i      int
-	utf8   bool
-	low    uint16
-	hasLow bool
+	s    []byte
+	i    int
+	utf8 bool
+	pendingLow
 }
 
 func (u *strUnits) next() (uint16, bool) {
-	if u.hasLow {
-		u.hasLow = false
-		return u.low, true
+	if c, ok := u.pop(); ok {
+		return c, true
 	}
 	if u.i >= len(u.s) {
 		return 0, false
@@ -515,15 +514,22 @@ func (u *strUnits) next() (uint16, bool) {
 	case c >= 0x80 && u.utf8:
 		r, n := utf8.DecodeRune(u.s[u.i:])
 		u.i += n
-		if r >= 0x10000 {
-			r -= 0x10000
-			u.low, u.hasLow = uint16(0xdc00+r&0x3ff), true
-			return uint16(0xd800 + r>>10), true
-		}
-		return uint16(r), true
+		return u.unit(r), true
 	}
 	u.i++
 	return uint16(c), true
+}
+
+// nextRune returns the next character, joining a surrogate pair; lone is
+// set (and r is U+FFFD) for a surrogate that is not half of a pair.
+func (u *strUnits) nextRune() (r rune, ok, lone bool) {
+	c, ok := u.next()
+	if !ok || !utf16.IsSurrogate(rune(c)) {
+		return rune(c), ok, false
+	}
+	lo, _ := u.next()
+	r = utf16.DecodeRune(rune(c), rune(lo))
+	return r, true, r == utf8.RuneError
 }
 
 // keyInfo returns a hash of a key's code units and its array index.
@@ -587,11 +593,12 @@ func (js *jsonScratch) emitString(dst, lit []byte) []byte {
 	c, ok := u.next()
 	for ok {
 		next, nok := u.next()
+		pair := utf16.DecodeRune(rune(c), rune(next)) // U+FFFD unless c, next is a pair
 		switch {
-		case c >= 0xd800 && c < 0xdc00 && nok && next >= 0xdc00 && next < 0xe000:
-			dst = utf8.AppendRune(dst, 0x10000+(rune(c)-0xd800)<<10+rune(next)-0xdc00)
+		case nok && pair != utf8.RuneError:
+			dst = utf8.AppendRune(dst, pair)
 			next, nok = u.next()
-		case c >= 0xd800 && c < 0xe000:
+		case utf16.IsSurrogate(rune(c)):
 			dst = appendU4(dst, c)
 		case c == '"' || c == '\\':
 			dst = append(dst, '\\', byte(c))
@@ -748,22 +755,14 @@ func AppendJSONField(dst, data, key []byte) ([]byte, bool) {
 		start := len(dst)
 		u := strUnits{s: val[1 : len(val)-1], utf8: true}
 		for {
-			c, ok := u.next()
+			r, ok, lone := u.nextRune()
 			if !ok {
 				break
 			}
-			if c >= 0xd800 && c < 0xdc00 {
-				lo, ok := u.next()
-				if !ok || lo < 0xdc00 || lo >= 0xe000 {
-					return dst[:start], false
-				}
-				dst = utf8.AppendRune(dst, 0x10000+(rune(c)-0xd800)<<10+rune(lo)-0xdc00)
-				continue
-			}
-			if c < 0x20 || c == 0x7f || c >= 0xdc00 && c < 0xe000 {
+			if lone || r < 0x20 || r == 0x7f {
 				return dst[:start], false
 			}
-			dst = utf8.AppendRune(dst, rune(c))
+			dst = utf8.AppendRune(dst, r)
 		}
 		return dst, true
 	}
@@ -781,19 +780,11 @@ func keyMatches(lit, key []byte) bool {
 	u := strUnits{s: lit, utf8: true}
 	var buf [4]byte
 	for {
-		c, ok := u.next()
+		r, ok, lone := u.nextRune()
 		if !ok {
 			return len(key) == 0
 		}
-		r := rune(c)
-		switch {
-		case c >= 0xd800 && c < 0xdc00:
-			lo, ok := u.next()
-			if !ok || lo < 0xdc00 || lo >= 0xe000 {
-				return false
-			}
-			r = 0x10000 + (r-0xd800)<<10 + rune(lo) - 0xdc00
-		case c >= 0xdc00 && c < 0xe000:
+		if lone {
 			return false
 		}
 		b := utf8.AppendRune(buf[:0], r)

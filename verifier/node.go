@@ -3,7 +3,10 @@ package verifier
 // Node.js 20 runtime behaviour the passport dialect depends on:
 // decodeURIComponent, Buffer's base64 and latin-1 conversions, parseInt.
 
-import "unicode/utf8"
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 // uriUnits iterates over the UTF-16 code units of a JavaScript string made
 // from a header value (one unit per byte, as Node reads headers as
@@ -13,16 +16,14 @@ type uriUnits struct {
 	s      []byte
 	i      int
 	decode bool
-	low    uint16 // pending low surrogate
-	hasLow bool
+	pendingLow
 }
 
-func (u *uriUnits) reset() { u.i, u.hasLow = 0, false }
+func (u *uriUnits) reset() { u.i, u.has = 0, false }
 
 func (u *uriUnits) next() (uint16, bool) {
-	if u.hasLow {
-		u.hasLow = false
-		return u.low, true
+	if c, ok := u.pop(); ok {
+		return c, true
 	}
 	if u.i >= len(u.s) {
 		return 0, false
@@ -44,12 +45,33 @@ func (u *uriUnits) next() (uint16, bool) {
 		u.i += 3
 		cp = cp<<6 | rune(x&0x3f)
 	}
-	if cp < 0x10000 {
-		return uint16(cp), true
+	return u.unit(cp), true
+}
+
+// pendingLow splits characters into UTF-16 code units for the iterators
+// over JavaScript strings, holding a pair's low surrogate until asked.
+type pendingLow struct {
+	low uint16
+	has bool
+}
+
+// unit returns r's first code unit and keeps the second, if any, for pop.
+func (p *pendingLow) unit(r rune) uint16 {
+	if r < 0x10000 {
+		return uint16(r)
 	}
-	cp -= 0x10000
-	u.low, u.hasLow = uint16(0xdc00+cp&0x3ff), true
-	return uint16(0xd800 + cp>>10), true
+	hi, lo := utf16.EncodeRune(r)
+	p.low, p.has = uint16(lo), true
+	return uint16(hi)
+}
+
+// pop returns the low surrogate unit left behind by unit.
+func (p *pendingLow) pop() (uint16, bool) {
+	if !p.has {
+		return 0, false
+	}
+	p.has = false
+	return p.low, true
 }
 
 // utf8SeqLen is the number of leading one bits of a UTF-8 lead byte.

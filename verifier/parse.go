@@ -105,19 +105,7 @@ func appendBase64Decode(dst, s []byte) []byte {
 // AppendBase64 appends the standard base64 encoding of src, with padding,
 // as mod_auth_tkt and Apache::AuthTkt write tickets.
 func AppendBase64(dst, src []byte) []byte {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for len(src) >= 3 {
-		dst = append(dst, alphabet[src[0]>>2], alphabet[(src[0]&3)<<4|src[1]>>4],
-			alphabet[(src[1]&15)<<2|src[2]>>6], alphabet[src[2]&63])
-		src = src[3:]
-	}
-	switch len(src) {
-	case 1:
-		dst = append(dst, alphabet[src[0]>>2], alphabet[(src[0]&3)<<4], '=', '=')
-	case 2:
-		dst = append(dst, alphabet[src[0]>>2], alphabet[(src[0]&3)<<4|src[1]>>4], alphabet[(src[1]&15)<<2], '=')
-	}
-	return dst
+	return base64.StdEncoding.AppendEncode(dst, src)
 }
 
 // hasControl reports whether s holds a byte below 0x20 or 0x7f. It runs

@@ -55,6 +55,7 @@ package verifier
 
 import (
 	"bytes"
+	"encoding/base64"
 	"math"
 	"net/netip"
 	"time"
@@ -232,44 +233,25 @@ func passportDecode(s *scratch, value []byte) error {
 // galbreathDecode is authtktutils.js base64Decode: empty stays empty; the
 // length must be a multiple of 4; one or two '=' may end the text; every
 // other character must be in the standard alphabet. Each decoded byte is
-// one character U+0000..U+00FF.
+// one character U+0000..U+00FF. The shape is checked first: then
+// AppendDecode cannot fail (its error allocates) nor skip CR or LF.
 func galbreathDecode(dst, s []byte) ([]byte, bool) {
-	if len(s) == 0 {
-		return dst, true
-	}
-	if len(s)%4 != 0 {
+	body := bytes.TrimRight(s, "=")
+	if len(s)%4 != 0 || len(s)-len(body) > 2 || !isBase64(body) {
 		return dst, false
 	}
-	imax, pads := len(s), 0
-	if s[imax-1] == '=' {
-		pads = 1
-		if s[imax-2] == '=' {
-			pads = 2
-		}
-		imax -= 4
-	}
-	for i := 0; i < imax; i += 4 {
-		a, b, c, d := b64[s[i]], b64[s[i+1]], b64[s[i+2]], b64[s[i+3]]
-		if a > 63 || b > 63 || c > 63 || d > 63 {
-			return dst, false
-		}
-		dst = append(dst, a<<2|b>>4, b<<4|c>>2, c<<6|d)
-	}
-	switch pads {
-	case 1:
-		a, b, c := b64[s[imax]], b64[s[imax+1]], b64[s[imax+2]]
-		if a > 63 || b > 63 || c > 63 {
-			return dst, false
-		}
-		dst = append(dst, a<<2|b>>4, b<<4|c>>2)
-	case 2:
-		a, b := b64[s[imax]], b64[s[imax+1]]
-		if a > 63 || b > 63 {
-			return dst, false
-		}
-		dst = append(dst, a<<2|b>>4)
-	}
+	dst, _ = base64.StdEncoding.AppendDecode(dst, s)
 	return dst, true
+}
+
+// isBase64 reports whether s is made only of the standard alphabet.
+func isBase64(s []byte) bool {
+	for _, c := range s {
+		if b64[c] == 0xff {
+			return false
+		}
+	}
+	return true
 }
 
 // ---- minting ----

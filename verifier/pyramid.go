@@ -168,16 +168,21 @@ func pyramidPrefix(dst []byte, ignoreIP bool, ip netip.Addr, ts int64) ([]byte, 
 	return appendBE32(dst, uint32(ts)), true
 }
 
+// pyramidSignPrefix is pyramidPrefix for minting: false also when sec
+// cannot be signed.
+func (v *Verifier) pyramidSignPrefix(dst []byte, ip netip.Addr, sec int64) ([]byte, bool) {
+	if !validUnix(sec) {
+		return dst, false
+	}
+	return pyramidPrefix(dst, v.ignoreIP, ip, sec)
+}
+
 // pyramidTokensOK: remember() accepts the non-empty tokens only if each
 // matches VALID_TOKEN.
 func pyramidTokensOK(tokens []byte) bool {
 	for len(tokens) > 0 {
-		tok := tokens
-		if i := bytes.IndexByte(tokens, ','); i >= 0 {
-			tok, tokens = tokens[:i], tokens[i+1:]
-		} else {
-			tokens = nil
-		}
+		var tok []byte
+		tok, tokens, _ = bytes.Cut(tokens, comma)
 		if len(tok) == 0 {
 			continue
 		}
@@ -318,11 +323,8 @@ func (v *Verifier) appendRefreshPyramid(dst []byte, t *Ticket, ip netip.Addr, no
 		return dst
 	}
 	sec := now.Unix()
-	if !validUnix(sec) {
-		return dst
-	}
 	var pre [64]byte
-	prefix, ok := pyramidPrefix(pre[:0], v.ignoreIP, ip, sec)
+	prefix, ok := v.pyramidSignPrefix(pre[:0], ip, sec)
 	if !ok {
 		return dst
 	}
@@ -344,12 +346,8 @@ func (v *Verifier) appendRefreshPyramid(dst []byte, t *Ticket, ip netip.Addr, no
 	var tb [256]byte
 	tokens := tb[:0]
 	for rest := t.Tokens; len(rest) > 0; {
-		tok := rest
-		if i := bytes.IndexByte(rest, ','); i >= 0 {
-			tok, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
+		var tok []byte
+		tok, rest, _ = bytes.Cut(rest, comma)
 		if len(tok) > 0 {
 			if len(tokens) > 0 {
 				tokens = append(tokens, ',')
@@ -380,11 +378,8 @@ func (v *Verifier) signPyramid(dst, uid, tokens, data []byte, ip netip.Addr, ts 
 		return dst
 	}
 	sec := ts.Unix()
-	if !validUnix(sec) {
-		return dst
-	}
 	var pre [64]byte
-	prefix, ok := pyramidPrefix(pre[:0], v.ignoreIP, ip, sec)
+	prefix, ok := v.pyramidSignPrefix(pre[:0], ip, sec)
 	if !ok {
 		return dst
 	}

@@ -58,26 +58,10 @@ func (v *Verifier) sign(dst, uid, tokens, data []byte, ip netip.Addr, ts time.Ti
 	if sec < 0 || sec > math.MaxUint32 {
 		return dst
 	}
-	t32 := uint32(sec)
-
-	// The digest messages go on the stack for the usual sizes.
-	var stack [512]byte
-	m := append(stack[:0], ip4[:]...)
-	m = append(m, byte(t32>>24), byte(t32>>16), byte(t32>>8), byte(t32))
-	m = append(m, v.secret...)
-	m = append(m, uid...)
-	m = append(m, 0)
-	m = append(m, tokens...)
-	m = append(m, 0)
-	m = append(m, data...)
-	var r2 [128 + 256]byte
-	r := v.digest.hexSum(r2[:0], m)
-	r = append(r, v.secret...)
-
-	dst = v.digest.hexSum(dst, r)
-	for shift := 28; shift >= 0; shift -= 4 {
-		dst = append(dst, hexDigits[t32>>uint(shift)&15])
-	}
+	var pre [8]byte
+	prefix := appendBE32(append(pre[:0], ip4[:]...), uint32(sec))
+	dst = v.signDigest(dst, v.digest, prefix, uid, tokens, data)
+	dst = appendHex8(dst, uint64(sec))
 	dst = append(dst, uid...)
 	dst = append(dst, '!')
 	if len(tokens) > 0 || alwaysTokens || bytes.IndexByte(data, '!') >= 0 {
@@ -104,6 +88,9 @@ func (t *Ticket) AppendBase64(dst []byte) []byte {
 	return AppendBase64(dst, t.text)
 }
 
+// comma separates tokens.
+var comma = []byte{','}
+
 // HasToken reports whether the ticket's comma-separated tokens include any
 // of required, compared exactly, as TKTAuthToken does. Empty entries on
 // either side never match; no required tokens means no requirement.
@@ -119,12 +106,8 @@ func HasToken(tokens []byte, required [][]byte) bool {
 		return true
 	}
 	for len(tokens) > 0 {
-		tok := tokens
-		if i := bytes.IndexByte(tokens, ','); i >= 0 {
-			tok, tokens = tokens[:i], tokens[i+1:]
-		} else {
-			tokens = nil
-		}
+		var tok []byte
+		tok, tokens, _ = bytes.Cut(tokens, comma)
 		if len(tok) == 0 {
 			continue
 		}
