@@ -747,7 +747,12 @@ func AppendJSONField(dst, data, key []byte) ([]byte, bool) {
 	if !found || jsonWS(data, j) != len(data) {
 		return dst, false
 	}
-	val := data[fs:fe]
+	return appendFieldValue(dst, data[fs:fe])
+}
+
+// appendFieldValue appends a valid JSON value as AppendJSONField hands it
+// out: strings decoded, null and anything unfit for a header refused.
+func appendFieldValue(dst, val []byte) ([]byte, bool) {
 	switch val[0] {
 	case 'n':
 		return dst, false

@@ -74,65 +74,15 @@ func (v *Verifier) verifyPassport(t *Ticket, do *DialectOptions, value []byte, i
 		return err
 	}
 	t.Encoding = Base64
-
-	// splitTicket, authtktutils.js:36-57.
-	if n <= 32 || hasControl(text) {
-		return ErrMalformed
-	}
-	want := text[:32]
-	ts, ok := jsParseIntHex(text[32:min(n, 40)])
+	want, ts, uid, tokens, data, ok := passportSplit(text)
 	if !ok {
 		return ErrMalformed
 	}
-	var rem []byte
-	if n > 40 {
-		rem = text[40:]
-	}
-	sep := bytes.IndexByte(rem, '!')
-	if sep < 0 {
+	data, ok = passportUserData(&s, t, do, data)
+	t.text = s.buf[:n] // keep the grown buffer whatever happens next
+	if !ok || hasControl(data) {
 		return ErrMalformed
 	}
-	uid, rest := rem[:sep], rem[sep+1:]
-	var tokens, data []byte
-	if i := bytes.IndexByte(rest, '!'); i >= 0 {
-		tokens, data = rest[:i], rest[i+1:]
-		if bytes.IndexByte(data, '!') >= 0 {
-			return ErrMalformed
-		}
-	} else {
-		data = rest
-	}
-
-	// The user data as the JavaScript string createTicket signs.
-	if !do.PassportPlainUserData {
-		m := s.mark()
-		if s.buf, ok = galbreathDecode(s.buf, data); !ok {
-			t.text = s.buf[:n]
-			return ErrMalformed
-		}
-		data = s.since(m)
-	}
-	if do.PassportJSONUserData {
-		m := s.mark()
-		var js jsonScratch
-		js.tape, js.stack = t.msg[:0], t.r2[:0]
-		s.buf, ok = jsonCanon(s.buf, data, false, &js)
-		t.msg, t.r2 = js.tape[:0], js.stack[:0]
-		if !ok {
-			t.text = s.buf[:n]
-			return ErrMalformed
-		}
-		data = s.since(m)
-	} else if hasHigh(data) {
-		m := s.mark()
-		s.buf = appendLatin1(s.buf, data)
-		data = s.since(m)
-	}
-	t.text = s.buf[:n]
-	if hasControl(data) {
-		return ErrMalformed
-	}
-
 	ip4, ok := passportIP(v.ignoreIP, ip)
 	if !ok {
 		return ErrBadIP
@@ -143,6 +93,69 @@ func (v *Verifier) verifyPassport(t *Ticket, do *DialectOptions, value []byte, i
 	if !v.dialectCheck(t, MD5, prefix, uid, tokens, data, want) {
 		return ErrBadDigest
 	}
+	return v.passportExpiry(t, ts, now)
+}
+
+// passportSplit is splitTicket (authtktutils.js:36-57) on the decoded
+// ticket text, refusing control characters and a time without a digit.
+func passportSplit(text []byte) (want []byte, ts int64, uid, tokens, data []byte, ok bool) {
+	n := len(text)
+	if n <= 32 || hasControl(text) {
+		return
+	}
+	want = text[:32]
+	if ts, ok = jsParseIntHex(text[32:min(n, 40)]); !ok {
+		return
+	}
+	var rem []byte
+	if n > 40 {
+		rem = text[40:]
+	}
+	uid, rest, found := bytes.Cut(rem, []byte{'!'})
+	if !found {
+		return want, ts, nil, nil, nil, false
+	}
+	if tokens, data, found = bytes.Cut(rest, []byte{'!'}); !found {
+		tokens, data = nil, rest
+	} else if bytes.IndexByte(data, '!') >= 0 {
+		return want, ts, nil, nil, nil, false
+	}
+	return want, ts, uid, tokens, data, true
+}
+
+// passportUserData turns the data field into the JavaScript string
+// createTicket signs (base64-decoded unless PassportPlainUserData,
+// re-serialised under PassportJSONUserData), as UTF-8 in s.
+func passportUserData(s *scratch, t *Ticket, do *DialectOptions, data []byte) ([]byte, bool) {
+	var ok bool
+	if !do.PassportPlainUserData {
+		m := s.mark()
+		if s.buf, ok = galbreathDecode(s.buf, data); !ok {
+			return nil, false
+		}
+		data = s.since(m)
+	}
+	if do.PassportJSONUserData {
+		m := s.mark()
+		var js jsonScratch
+		js.tape, js.stack = t.msg[:0], t.r2[:0]
+		s.buf, ok = jsonCanon(s.buf, data, false, &js)
+		t.msg, t.r2 = js.tape[:0], js.stack[:0]
+		if !ok {
+			return nil, false
+		}
+		data = s.since(m)
+	} else if hasHigh(data) {
+		m := s.mark()
+		s.buf = appendLatin1(s.buf, data)
+		data = s.since(m)
+	}
+	return data, true
+}
+
+// passportExpiry applies MaxFuture and authtkt.js's timeout, and marks
+// the refresh the Strategy would send.
+func (v *Verifier) passportExpiry(t *Ticket, ts int64, now time.Time) error {
 	if v.future(ts, now) {
 		return ErrFuture
 	}

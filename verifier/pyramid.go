@@ -50,6 +50,7 @@ import (
 	"unicode/utf8"
 )
 
+// verifyPyramid is Verify in the pyramid dialect.
 func (v *Verifier) verifyPyramid(t *Ticket, do *DialectOptions, value []byte, ip netip.Addr, now time.Time) error {
 	t.reset()
 	if len(value) == 0 {
@@ -61,52 +62,9 @@ func (v *Verifier) verifyPyramid(t *Ticket, do *DialectOptions, value []byte, ip
 	if !utf8.Valid(s.buf) {
 		return ErrMalformed // WebOb's d(v) raises
 	}
-	// parse_ticket: ticket.strip('"').
-	text := t.text
-	for len(text) > 0 && text[0] == '"' {
-		text = text[1:]
-	}
-	for len(text) > 0 && text[len(text)-1] == '"' {
-		text = text[:len(text)-1]
-	}
-	ds := v.hexLen
-	if len(text) < ds || hasControl(text) {
-		return ErrMalformed
-	}
-	want := text[:ds]
-	if hasHigh(want) {
-		return ErrMalformed // strings_differ raises TypeError
-	}
-	w := text[ds:]
-	end := 0
-	for range 8 {
-		if end >= len(w) {
-			break
-		}
-		_, size := utf8.DecodeRune(w[end:])
-		end += size
-	}
-	var digits [16]byte
-	dg, neg, ok := pyParseInt(digits[:0], w[:end], 16, true)
+	want, ts, uid, tokens, data, ok := pyramidSplit(t.text, v.hexLen)
 	if !ok {
 		return ErrMalformed
-	}
-	var ts int64
-	for _, c := range dg {
-		ts = ts<<4 | int64(unhex(c))
-	}
-	if neg {
-		ts = -ts
-	}
-	rest := w[end:]
-	sep := bytes.IndexByte(rest, '!')
-	if sep < 0 {
-		return ErrMalformed
-	}
-	uid, data := rest[:sep], rest[sep+1:]
-	var tokens []byte
-	if i := bytes.IndexByte(data, '!'); i >= 0 {
-		tokens, data = data[:i], data[i+1:]
 	}
 	if bytes.IndexByte(uid, '%') >= 0 {
 		m := s.mark()
@@ -123,12 +81,62 @@ func (v *Verifier) verifyPyramid(t *Ticket, do *DialectOptions, value []byte, ip
 	if !v.dialectCheck(t, v.digest, prefix, uid, tokens, data, want) {
 		return ErrBadDigest
 	}
+	return v.pyramidIdentify(t, do, &s, n, ts, now)
+}
+
+// pyramidSplit is parse_ticket on the unquoted ticket text: strip('"'),
+// the digest (ds characters, ASCII: strings_differ raises otherwise), the
+// time by int(…, 16) over the next 8 characters, then uid, tokens and
+// data. The uid is still URL-quoted.
+func pyramidSplit(text []byte, ds int) (want []byte, ts int64, uid, tokens, data []byte, ok bool) {
+	text = bytes.Trim(text, `"`)
+	if len(text) < ds || hasControl(text) {
+		return
+	}
+	want = text[:ds]
+	if hasHigh(want) {
+		return
+	}
+	w := text[ds:]
+	end := 0
+	for range 8 {
+		if end >= len(w) {
+			break
+		}
+		_, size := utf8.DecodeRune(w[end:])
+		end += size
+	}
+	var digits [16]byte
+	dg, neg, ok := pyParseInt(digits[:0], w[:end], 16, true)
+	if !ok {
+		return
+	}
+	for _, c := range dg {
+		ts = ts<<4 | int64(unhex(c))
+	}
+	if neg {
+		ts = -ts
+	}
+	uid, data, found := bytes.Cut(w[end:], []byte{'!'})
+	if !found {
+		return want, ts, nil, nil, nil, false
+	}
+	if tk, rest, found := bytes.Cut(data, []byte{'!'}); found {
+		tokens, data = tk, rest
+	}
+	return want, ts, uid, tokens, data, true
+}
+
+// pyramidIdentify is identify past a matching digest: MaxFuture, the
+// timeout, the userid_type markers (their values appended to s), reissue.
+func (v *Verifier) pyramidIdentify(t *Ticket, do *DialectOptions, s *scratch, n int, ts int64, now time.Time) error {
 	if v.future(ts, now) {
 		return ErrFuture
 	}
 	expired := v.timeout > 0 && time.Unix(ts+v.timeout, 0).Before(now)
 	var decoded []byte
 	var typ pyType
+	var ok bool
 	s.buf, decoded, typ, ok = pyramidDecodeUID(s.buf, t.UID, t.Data)
 	if ok && typ != pyNone {
 		t.UID = decoded

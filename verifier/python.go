@@ -203,57 +203,93 @@ func appendUTF8Replace(dst, b []byte) []byte {
 // 16) optionally followed by '_', and single underscores between digits;
 // base 10 is limited to 4300 digits.
 func pyParseInt(dst, s []byte, base int, isStr bool) ([]byte, bool, bool) {
-	i := 0
-	// next returns the next character as Python's transformation makes it
-	// ASCII: ' ' for white space, '0'..'9' for decimal digits, '?' for
-	// anything else that is not ASCII; 0 at the end.
-	next := func() byte {
-		if i >= len(s) {
-			return 0
-		}
-		c := s[i]
-		if c < 0x7f || !isStr {
-			// _PyUnicode_TransformDecimalAndSpaceToASCII keeps ASCII
-			// below 127 as it is (so 0x1c-0x1f are no spaces to int()).
-			i++
-			if c == 0 || c >= 0x80 {
-				return '?'
-			}
-			return c
-		}
-		r, n := utf8.DecodeRune(s[i:])
-		i += n
-		if pyIsSpace(r) {
-			return ' '
-		}
-		if d, ok := pyDecimal(r); ok {
-			return '0' + d
-		}
-		return '?'
-	}
-	c := next()
-	for c == ' ' || '\t' <= c && c <= '\r' {
-		c = next()
-	}
-	neg := false
-	if c == '+' || c == '-' {
-		neg = c == '-'
-		c = next()
-	}
-	if base == 16 && c == '0' {
-		save := i
-		if x := next(); x == 'x' || x == 'X' {
-			c = next()
-			if c == '_' {
-				c = next()
-			}
-		} else {
-			i = save
-		}
-	}
-	if c == '_' {
+	p := pyChars{s: s, isStr: isStr}
+	c, neg, ok := p.prefix(base)
+	if !ok {
 		return dst, false, false
 	}
+	start := len(dst)
+	if dst, c, ok = p.digits(dst, c, base); !ok {
+		return dst[:start], false, false
+	}
+	for c == ' ' || '\t' <= c && c <= '\r' {
+		c = p.next()
+	}
+	if c != 0 || p.i < len(s) {
+		return dst[:start], false, false
+	}
+	if len(dst) == start {
+		dst = append(dst, '0')
+		neg = false
+	}
+	return dst, neg, true
+}
+
+// pyChars reads the characters of int()'s argument one at a time.
+type pyChars struct {
+	s     []byte
+	i     int
+	isStr bool
+}
+
+// next returns the next character as Python's transformation makes it
+// ASCII: ' ' for white space, '0'..'9' for decimal digits, '?' for
+// anything else that is not ASCII; 0 at the end.
+func (p *pyChars) next() byte {
+	if p.i >= len(p.s) {
+		return 0
+	}
+	c := p.s[p.i]
+	if c < 0x7f || !p.isStr {
+		// _PyUnicode_TransformDecimalAndSpaceToASCII keeps ASCII
+		// below 127 as it is (so 0x1c-0x1f are no spaces to int()).
+		p.i++
+		if c == 0 || c >= 0x80 {
+			return '?'
+		}
+		return c
+	}
+	r, n := utf8.DecodeRune(p.s[p.i:])
+	p.i += n
+	if pyIsSpace(r) {
+		return ' '
+	}
+	if d, ok := pyDecimal(r); ok {
+		return '0' + d
+	}
+	return '?'
+}
+
+// prefix reads what may precede the digits (white space, a sign, 0x for
+// base 16) and returns the first character after it; ok is false when
+// that is '_', which int() refuses there.
+func (p *pyChars) prefix(base int) (c byte, neg, ok bool) {
+	c = p.next()
+	for c == ' ' || '\t' <= c && c <= '\r' {
+		c = p.next()
+	}
+	if c == '+' || c == '-' {
+		neg = c == '-'
+		c = p.next()
+	}
+	if base == 16 && c == '0' {
+		save := p.i
+		if x := p.next(); x == 'x' || x == 'X' {
+			c = p.next()
+			if c == '_' {
+				c = p.next()
+			}
+		} else {
+			p.i = save
+		}
+	}
+	return c, neg, c != '_'
+}
+
+// digits appends the digits starting at c without leading zeros and
+// returns the character after them; ok is false for no digit, a doubled
+// or trailing '_', or more than 4300 decimal digits.
+func (p *pyChars) digits(dst []byte, c byte, base int) ([]byte, byte, bool) {
 	start := len(dst)
 	digits, prev := 0, byte(0)
 	for {
@@ -265,10 +301,10 @@ func pyParseInt(dst, s []byte, base int, isStr bool) ([]byte, bool, bool) {
 			d = int(c|0x20-'a') + 10
 		case c == '_':
 			if prev == '_' {
-				return dst[:start], false, false
+				return dst, c, false
 			}
 			prev = c
-			c = next()
+			c = p.next()
 			continue
 		default:
 			d = -1
@@ -281,22 +317,9 @@ func pyParseInt(dst, s []byte, base int, isStr bool) ([]byte, bool, bool) {
 			dst = append(dst, hexDigits[d])
 		}
 		prev = c
-		c = next()
+		c = p.next()
 	}
-	if prev == '_' || digits == 0 || base == 10 && digits > 4300 {
-		return dst[:start], false, false
-	}
-	for c == ' ' || '\t' <= c && c <= '\r' {
-		c = next()
-	}
-	if c != 0 || i < len(s) {
-		return dst[:start], false, false
-	}
-	if len(dst) == start {
-		dst = append(dst, '0')
-		neg = false
-	}
-	return dst, neg, true
+	return dst, c, prev != '_' && digits > 0 && !(base == 10 && digits > 4300)
 }
 
 // pyIsSpace is str.isspace() beyond ASCII (Python 3.11, Unicode 14).
