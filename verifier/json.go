@@ -473,56 +473,32 @@ func (js *jsonScratch) sortMembers(base, n int, less func(base, a, b int) bool) 
 	}
 }
 
-// strUnits iterates over the UTF-16 code units of the contents of a
-// (valid) JSON string literal.
-type strUnits struct {
-	s    []byte
-	i    int
-	utf8 bool
-	pendingLow
-}
-
-func (u *strUnits) next() (uint16, bool) {
-	if c, ok := u.pop(); ok {
-		return c, true
+// escape decodes the (valid) JSON escape at u.i.
+func (u *jsUnits) escape() uint16 {
+	e := u.s[u.i+1]
+	u.i += 2
+	switch e {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'u':
+		x := uint16(unhex(u.s[u.i]))<<12 | uint16(unhex(u.s[u.i+1]))<<8 | uint16(unhex(u.s[u.i+2]))<<4 | uint16(unhex(u.s[u.i+3]))
+		u.i += 4
+		return x
 	}
-	if u.i >= len(u.s) {
-		return 0, false
-	}
-	c := u.s[u.i]
-	switch {
-	case c == '\\':
-		e := u.s[u.i+1]
-		u.i += 2
-		switch e {
-		case 'b':
-			return '\b', true
-		case 'f':
-			return '\f', true
-		case 'n':
-			return '\n', true
-		case 'r':
-			return '\r', true
-		case 't':
-			return '\t', true
-		case 'u':
-			x := uint16(unhex(u.s[u.i]))<<12 | uint16(unhex(u.s[u.i+1]))<<8 | uint16(unhex(u.s[u.i+2]))<<4 | uint16(unhex(u.s[u.i+3]))
-			u.i += 4
-			return x, true
-		}
-		return uint16(e), true
-	case c >= 0x80 && u.utf8:
-		r, n := utf8.DecodeRune(u.s[u.i:])
-		u.i += n
-		return u.unit(r), true
-	}
-	u.i++
-	return uint16(c), true
+	return uint16(e)
 }
 
 // nextRune returns the next character, joining a surrogate pair; lone is
 // set (and r is U+FFFD) for a surrogate that is not half of a pair.
-func (u *strUnits) nextRune() (r rune, ok, lone bool) {
+func (u *jsUnits) nextRune() (r rune, ok, lone bool) {
 	c, ok := u.next()
 	if !ok || !utf16.IsSurrogate(rune(c)) {
 		return rune(c), ok, false
@@ -534,7 +510,7 @@ func (u *strUnits) nextRune() (r rune, ok, lone bool) {
 
 // keyInfo returns a hash of a key's code units and its array index.
 func (js *jsonScratch) keyInfo(k []byte) (hash, idx uint32) {
-	u := strUnits{s: k, utf8: js.utf8}
+	u := jsUnits{s: k, json: true, utf8: js.utf8}
 	h := uint32(2166136261)
 	var n uint64
 	digits := 0
@@ -567,7 +543,7 @@ func (js *jsonScratch) keyCompare(a, b []byte) int {
 	if bytes.Equal(a, b) {
 		return 0
 	}
-	ua, ub := strUnits{s: a, utf8: js.utf8}, strUnits{s: b, utf8: js.utf8}
+	ua, ub := jsUnits{s: a, json: true, utf8: js.utf8}, jsUnits{s: b, json: true, utf8: js.utf8}
 	for {
 		x, okx := ua.next()
 		y, oky := ub.next()
@@ -589,7 +565,7 @@ func (js *jsonScratch) keyCompare(a, b []byte) int {
 // surrogates as \u00xx / \udxxx (lower case), everything else as UTF-8.
 func (js *jsonScratch) emitString(dst, lit []byte) []byte {
 	dst = append(dst, '"')
-	u := strUnits{s: lit, utf8: js.utf8}
+	u := jsUnits{s: lit, json: true, utf8: js.utf8}
 	c, ok := u.next()
 	for ok {
 		next, nok := u.next()
@@ -758,7 +734,7 @@ func appendFieldValue(dst, val []byte) ([]byte, bool) {
 		return dst, false
 	case '"':
 		start := len(dst)
-		u := strUnits{s: val[1 : len(val)-1], utf8: true}
+		u := jsUnits{s: val[1 : len(val)-1], json: true, utf8: true}
 		for {
 			r, ok, lone := u.nextRune()
 			if !ok {
@@ -782,7 +758,7 @@ func keyMatches(lit, key []byte) bool {
 	if bytes.IndexByte(lit, '\\') < 0 {
 		return bytes.Equal(lit, key)
 	}
-	u := strUnits{s: lit, utf8: true}
+	u := jsUnits{s: lit, json: true, utf8: true}
 	var buf [4]byte
 	for {
 		r, ok, lone := u.nextRune()

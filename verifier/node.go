@@ -8,35 +8,60 @@ import (
 	"unicode/utf8"
 )
 
-// uriUnits iterates over the UTF-16 code units of a JavaScript string made
-// from a header value (one unit per byte, as Node reads headers as
-// latin-1), decoded by decodeURIComponent when decode is set (the caller
-// has checked that it does not throw).
-type uriUnits struct {
-	s      []byte
-	i      int
-	decode bool
-	pendingLow
+// jsUnits iterates over the UTF-16 code units of a JavaScript string
+// written as bytes: one unit per byte (latin-1, as Node reads headers), or
+// UTF-8 when utf8 is set; decoded by decodeURIComponent when uri is set
+// (the caller has checked that it does not throw); or the contents of a
+// valid JSON string literal when json is set.
+type jsUnits struct {
+	s               []byte
+	i               int
+	uri, json, utf8 bool
+	low             uint16 // a pair's low surrogate, still to come
+	hasLow          bool
 }
 
-func (u *uriUnits) reset() { u.i, u.has = 0, false }
+func (u *jsUnits) reset() { u.i, u.hasLow = 0, false }
 
-func (u *uriUnits) next() (uint16, bool) {
-	if c, ok := u.pop(); ok {
-		return c, true
+func (u *jsUnits) next() (uint16, bool) {
+	if u.hasLow {
+		u.hasLow = false
+		return u.low, true
 	}
 	if u.i >= len(u.s) {
 		return 0, false
 	}
-	c := u.s[u.i]
-	if !u.decode || c != '%' {
+	switch c := u.s[u.i]; {
+	case c == '%' && u.uri:
+		return u.unit(u.percent()), true
+	case c == '\\' && u.json:
+		return u.escape(), true
+	case c >= 0x80 && u.utf8:
+		r, n := utf8.DecodeRune(u.s[u.i:])
+		u.i += n
+		return u.unit(r), true
+	default:
 		u.i++
 		return uint16(c), true
 	}
+}
+
+// unit returns r's first code unit and keeps the second, if any, for next.
+func (u *jsUnits) unit(r rune) uint16 {
+	if r < 0x10000 {
+		return uint16(r)
+	}
+	hi, lo := utf16.EncodeRune(r)
+	u.low, u.hasLow = uint16(lo), true
+	return uint16(hi)
+}
+
+// percent decodes the (valid) %XX escapes of one character at u.i.
+func (u *jsUnits) percent() rune {
 	b := unhex(u.s[u.i+1])<<4 | unhex(u.s[u.i+2])
 	u.i += 3
 	if b < 0x80 {
-		return uint16(b), true
+		return rune(b)
 	}
 	n := utf8SeqLen(b)
 	cp := rune(b) & (0x7f >> n)
@@ -45,33 +70,7 @@ func (u *uriUnits) next() (uint16, bool) {
 		u.i += 3
 		cp = cp<<6 | rune(x&0x3f)
 	}
-	return u.unit(cp), true
-}
-
-// pendingLow splits characters into UTF-16 code units for the iterators
-// over JavaScript strings, holding a pair's low surrogate until asked.
-type pendingLow struct {
-	low uint16
-	has bool
-}
-
-// unit returns r's first code unit and keeps the second, if any, for pop.
-func (p *pendingLow) unit(r rune) uint16 {
-	if r < 0x10000 {
-		return uint16(r)
-	}
-	hi, lo := utf16.EncodeRune(r)
-	p.low, p.has = uint16(lo), true
-	return uint16(hi)
-}
-
-// pop returns the low surrogate unit left behind by unit.
-func (p *pendingLow) pop() (uint16, bool) {
-	if !p.has {
-		return 0, false
-	}
-	p.has = false
-	return p.low, true
+	return cp
 }
 
 // utf8SeqLen is the number of leading one bits of a UTF-8 lead byte.
@@ -145,7 +144,7 @@ var nodeB64 = func() (t [256]byte) {
 // code unit's low byte is looked up; bytes outside both alphabets are
 // skipped, '=' ends the data, and a final group of n > 1 characters gives
 // n-1 bytes.
-func nodeBase64(dst []byte, u *uriUnits) []byte {
+func nodeBase64(dst []byte, u *jsUnits) []byte {
 	var g [4]byte
 	m := 0
 	for {

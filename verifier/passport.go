@@ -227,7 +227,7 @@ func passportDecode(s *scratch, value []byte) error {
 	if len(v) == 0 {
 		return ErrNoTicket
 	}
-	u := uriUnits{s: v, decode: bytes.IndexByte(v, '%') >= 0 && validURIComponent(v)}
+	u := jsUnits{s: v, uri: bytes.IndexByte(v, '%') >= 0 && validURIComponent(v)}
 	// cookie-parser's JSONCookies: "j:..." values.
 	a, _ := u.next()
 	b, _ := u.next()

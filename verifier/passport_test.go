@@ -344,8 +344,8 @@ func TestPassportInternalsLive(t *testing.T) {
 		}
 		res := node(jobs)
 		for i, v := range vals {
-			u := uriUnits{s: v, decode: bytes.IndexByte(v, '%') >= 0}
-			if u.decode && !validURIComponent(v) {
+			u := jsUnits{s: v, uri: bytes.IndexByte(v, '%') >= 0}
+			if u.uri && !validURIComponent(v) {
 				t.Fatalf("%q does not decode", v)
 			}
 			if got := hex.EncodeToString(nodeBase64(nil, &u)); got != res[i].OutHex {
@@ -375,7 +375,7 @@ func TestPassportInternalsLive(t *testing.T) {
 			if !ok {
 				continue
 			}
-			u := uriUnits{s: b, decode: true}
+			u := jsUnits{s: b, uri: true}
 			var units []uint16
 			for c, ok := u.next(); ok; c, ok = u.next() {
 				units = append(units, c)
@@ -457,7 +457,7 @@ func TestPassportInternalsLive(t *testing.T) {
 			default:
 				found++
 				v := trimQuotes(raw)
-				u := uriUnits{s: v, decode: bytes.IndexByte(v, '%') >= 0 && validURIComponent(v)}
+				u := jsUnits{s: v, uri: bytes.IndexByte(v, '%') >= 0 && validURIComponent(v)}
 				var units []uint16
 				for c, ok := u.next(); ok; c, ok = u.next() {
 					units = append(units, c)

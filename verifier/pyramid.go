@@ -176,15 +176,6 @@ func pyramidPrefix(dst []byte, ignoreIP bool, ip netip.Addr, ts int64) ([]byte, 
 	return appendBE32(dst, uint32(ts)), true
 }
 
-// pyramidSignPrefix is pyramidPrefix for minting: false also when sec
-// cannot be signed.
-func (v *Verifier) pyramidSignPrefix(dst []byte, ip netip.Addr, sec int64) ([]byte, bool) {
-	if !validUnix(sec) {
-		return dst, false
-	}
-	return pyramidPrefix(dst, v.ignoreIP, ip, sec)
-}
-
 // pyramidTokensOK: remember() accepts the non-empty tokens only if each
 // matches VALID_TOKEN.
 func pyramidTokensOK(tokens []byte) bool {
@@ -330,12 +321,6 @@ func (v *Verifier) appendRefreshPyramid(dst []byte, t *Ticket, ip netip.Addr, no
 	if !pyramidTokensOK(t.Tokens) {
 		return dst
 	}
-	sec := now.Unix()
-	var pre [64]byte
-	prefix, ok := v.pyramidSignPrefix(pre[:0], ip, sec)
-	if !ok {
-		return dst
-	}
 	var ub [512]byte
 	var marker []byte
 	uid := ub[:0]
@@ -363,7 +348,7 @@ func (v *Verifier) appendRefreshPyramid(dst []byte, t *Ticket, ip netip.Addr, no
 			tokens = append(tokens, tok...)
 		}
 	}
-	return v.pyramidCookie(dst, prefix, sec, uid, tokens, marker, false)
+	return v.pyramidCookie(dst, ip, now.Unix(), uid, tokens, marker, false)
 }
 
 // signPyramid is AuthTicket(...).cookie_value(), WebOb-quoted.
@@ -385,19 +370,18 @@ func (v *Verifier) signPyramid(dst, uid, tokens, data []byte, ip netip.Addr, ts 
 	if trimmable(delivered, tokens) {
 		return dst
 	}
-	sec := ts.Unix()
-	var pre [64]byte
-	prefix, ok := v.pyramidSignPrefix(pre[:0], ip, sec)
-	if !ok {
-		return dst
-	}
-	return v.pyramidCookie(dst, prefix, sec, uid, tokens, data, len(tokens) == 0 && bytes.IndexByte(data, '!') >= 0)
+	return v.pyramidCookie(dst, ip, ts.Unix(), uid, tokens, data, len(tokens) == 0 && bytes.IndexByte(data, '!') >= 0)
 }
 
 // pyramidCookie writes digest, time, quote(uid), '!', tokens and '!' when
 // there are tokens (or when alwaysTokens), data; then quotes it as WebOb's
-// _value_quote does.
-func (v *Verifier) pyramidCookie(dst, prefix []byte, sec int64, uid, tokens, data []byte, alwaysTokens bool) []byte {
+// _value_quote does. It appends nothing when ip or sec cannot be signed.
+func (v *Verifier) pyramidCookie(dst []byte, ip netip.Addr, sec int64, uid, tokens, data []byte, alwaysTokens bool) []byte {
+	var pre [64]byte
+	prefix, ok := pyramidPrefix(pre[:0], v.ignoreIP, ip, sec)
+	if !ok || !validUnix(sec) {
+		return dst
+	}
 	var stack [1024]byte
 	tk := v.signDigest(stack[:0], v.digest, prefix, uid, tokens, data)
 	tk = appendHex8(tk, uint64(sec))
