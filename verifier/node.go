@@ -4,6 +4,7 @@ package verifier
 // decodeURIComponent, Buffer's base64 and latin-1 conversions, parseInt.
 
 import (
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -177,7 +178,8 @@ func nodeBase64(dst []byte, u *jsUnits) []byte {
 
 // jsParseIntHex is parseInt(s, 16) for a string of ASCII characters:
 // leading white space, a sign, an optional 0x, then the longest run of hex
-// digits (the rest is ignored). ok is false for NaN (no digit).
+// digits (the rest is ignored). ok is false for NaN (no digit). s holds
+// at most 15 characters (the ticket's 8).
 func jsParseIntHex(s []byte) (int64, bool) {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || '\t' <= s[i] && s[i] <= '\r') {
@@ -191,15 +193,15 @@ func jsParseIntHex(s []byte) (int64, bool) {
 	if i+1 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x' {
 		i += 2
 	}
-	var n int64
-	digits := 0
-	for ; i < len(s) && isHex(s[i]); i++ {
-		n = n<<4 | int64(unhex(s[i]))
-		digits++
+	j := i
+	for j < len(s) && isHex(s[j]) {
+		j++
 	}
-	if digits == 0 {
+	if j == i {
 		return 0, false
 	}
+	// No error: the digits are checked and too few to overflow.
+	n, _ := strconv.ParseInt(string(s[i:j]), 16, 64)
 	if neg {
 		n = -n
 	}

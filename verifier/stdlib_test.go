@@ -170,3 +170,75 @@ func TestSurrogatesStdlib(t *testing.T) {
 		}
 	}
 }
+
+// jsParseIntHexRef is jsParseIntHex before strconv.ParseInt read its
+// digits.
+func jsParseIntHexRef(s []byte) (int64, bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || '\t' <= s[i] && s[i] <= '\r') {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if i+1 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x' {
+		i += 2
+	}
+	var n int64
+	digits := 0
+	for ; i < len(s) && isHex(s[i]); i++ {
+		n = n<<4 | int64(unhex(s[i]))
+		digits++
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// TestJSParseIntHexStdlib: every string of up to 5 characters over the
+// bytes that matter, then random ones of up to 8 (the time field).
+func TestJSParseIntHexStdlib(t *testing.T) {
+	const chars = " \t+-0xX9aFg"
+	check := func(s []byte) {
+		gn, gok := jsParseIntHex(s)
+		wn, wok := jsParseIntHexRef(s)
+		if gn != wn || gok != wok {
+			t.Fatalf("jsParseIntHex(%q) = %d, %v; the old parser gives %d, %v", s, gn, gok, wn, wok)
+		}
+	}
+	var s []byte
+	var rec func(n int)
+	rec = func(n int) {
+		check(s)
+		if n == 0 {
+			return
+		}
+		for i := 0; i < len(chars); i++ {
+			s = append(s, chars[i])
+			rec(n - 1)
+			s = s[:len(s)-1]
+		}
+	}
+	rec(5)
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200000 {
+		s = s[:r.IntN(9)]
+		for i := range s {
+			if r.IntN(4) == 0 {
+				s[i] = chars[r.IntN(len(chars))]
+			} else {
+				s[i] = "0123456789abcdefABCDEF"[r.IntN(22)]
+			}
+		}
+		check(s)
+	}
+	if n := testing.AllocsPerRun(100, func() { jsParseIntHex([]byte("-0x7fffffff")) }); n != 0 {
+		t.Fatalf("jsParseIntHex allocates %v times", n)
+	}
+}
