@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -32,15 +33,12 @@ const (
 	Pyramid                   // Pyramid 2.0 AuthTktCookieHelper (Python)
 )
 
+var dialectNames = [...]string{ModAuthTkt: "mod_auth_tkt", Passport: "passport", Pyramid: "pyramid"}
+
 // String returns the name ParseDialect accepts.
 func (d Dialect) String() string {
-	switch d {
-	case ModAuthTkt:
-		return "mod_auth_tkt"
-	case Passport:
-		return "passport"
-	case Pyramid:
-		return "pyramid"
+	if d.valid() {
+		return dialectNames[d]
 	}
 	return fmt.Sprintf("Dialect(%d)", uint8(d))
 }
@@ -48,13 +46,8 @@ func (d Dialect) String() string {
 // ParseDialect returns the dialect named s: exactly "mod_auth_tkt",
 // "passport" or "pyramid".
 func ParseDialect(s string) (Dialect, error) {
-	switch s {
-	case "mod_auth_tkt":
-		return ModAuthTkt, nil
-	case "passport":
-		return Passport, nil
-	case "pyramid":
-		return Pyramid, nil
+	if i := slices.Index(dialectNames[:], s); i >= 0 {
+		return Dialect(i), nil
 	}
 	return 0, fmt.Errorf("unknown dialect %q (want mod_auth_tkt, passport or pyramid)", s)
 }

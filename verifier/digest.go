@@ -21,28 +21,20 @@ const (
 	SHA512
 )
 
+var digestNames = [...]string{MD5: "MD5", SHA256: "SHA256", SHA512: "SHA512"}
+
 // String returns the name mod_auth_tkt uses for d: MD5, SHA256 or SHA512.
 func (d Digest) String() string {
-	switch d {
-	case MD5:
-		return "MD5"
-	case SHA256:
-		return "SHA256"
-	case SHA512:
-		return "SHA512"
+	if int(d) < len(digestNames) {
+		return digestNames[d]
 	}
 	return fmt.Sprintf("Digest(%d)", uint8(d))
 }
 
 // ParseDigest returns the Digest named s (MD5, SHA256 or SHA512, in any case).
 func ParseDigest(s string) (Digest, error) {
-	switch strings.ToUpper(s) {
-	case "MD5":
-		return MD5, nil
-	case "SHA256":
-		return SHA256, nil
-	case "SHA512":
-		return SHA512, nil
+	if i := slices.Index(digestNames[:], strings.ToUpper(s)); i >= 0 {
+		return Digest(i), nil
 	}
 	return 0, fmt.Errorf("unknown digest type %q (want MD5, SHA256 or SHA512)", s)
 }
