@@ -3,7 +3,6 @@ package verifier
 import (
 	"bytes"
 	"errors"
-	"math"
 	"net/netip"
 	"time"
 )
@@ -55,7 +54,7 @@ func (v *Verifier) sign(dst, uid, tokens, data []byte, ip netip.Addr, ts time.Ti
 		return dst
 	}
 	sec := ts.Unix()
-	if sec < 0 || sec > math.MaxUint32 {
+	if !validUnix(sec) {
 		return dst
 	}
 	var pre [8]byte
