@@ -1,5 +1,7 @@
 package main
 
+// Checks of single values.
+
 import (
 	"errors"
 	"fmt"
@@ -11,8 +13,6 @@ import (
 	"strings"
 	"unicode/utf8"
 )
-
-// ---- value checks ----
 
 func checkListen(s string) error {
 	if path, ok := strings.CutPrefix(s, "unix:"); ok {

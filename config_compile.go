@@ -1,5 +1,7 @@
 package main
 
+// Compiling raw values into a Config and its policies.
+
 import (
 	"errors"
 	"fmt"
@@ -293,6 +295,7 @@ func (c *compiler) readDialectKeys(p *Policy, s *scope) {
 	}
 }
 
+// compileLimits reads [limits]: what one connection may cost.
 func (c *compiler) compileLimits(rl *rawLimits, l *Limits) {
 	if v, ok := get(c, key("limits", "read_buffer_size"), &rl.ReadBufferSize); ok {
 		if v < minReadBufferSize || v > maxReadBufferSize {
@@ -314,6 +317,7 @@ func (c *compiler) compileLimits(rl *rawLimits, l *Limits) {
 	setDuration(c, key("limits", "shutdown_timeout"), &rl.ShutdownTimeout, &l.ShutdownTimeout, durRule{})
 }
 
+// compileClientIP reads [client_ip]: whom to believe about client addresses.
 func (c *compiler) compileClientIP(rc *rawClientIP, ci *ClientIP) {
 	if v, ok := get(c, key("client_ip", "header"), &rc.Header); ok {
 		switch {

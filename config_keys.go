@@ -1,5 +1,7 @@
 package main
 
+// The per-location keys, declared once, and what follows from them.
+
 import (
 	"fmt"
 	"math"

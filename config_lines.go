@@ -1,5 +1,7 @@
 package main
 
+// Line numbers of keys, and syntax errors that show nothing of the file.
+
 import (
 	"slices"
 	"strconv"

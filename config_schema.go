@@ -1,5 +1,7 @@
 package main
 
+// The known keys: spelling, unknown keys and "did you mean" hints.
+
 import (
 	"errors"
 	"fmt"
@@ -119,6 +121,7 @@ func (c *compiler) isTable(k toml.Key) bool {
 	return true
 }
 
+// decode decodes p into dst, blaming k if it cannot.
 func (c *compiler) decode(k toml.Key, p toml.Primitive, dst any) bool {
 	if err := c.md.PrimitiveDecode(p, dst); err != nil {
 		c.reported[k.String()] = true
@@ -240,5 +243,3 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
-
-// ---- typed values ----

@@ -1,5 +1,7 @@
 package main
 
+// Raw values as decoded, their types, and the typed setters.
+
 import (
 	"errors"
 	"fmt"
@@ -259,6 +261,8 @@ func tomlTypeName(v any) string {
 	}
 	return "a date/time"
 }
+
+// ---- typed values ----
 
 // get returns o's value, or false when unset or of the wrong type (which
 // is reported).
