@@ -1,5 +1,7 @@
 package main
 
+// The ticket secrets, inline or from files.
+
 import (
 	"bytes"
 	"errors"
