@@ -1,0 +1,118 @@
+package main
+
+// The ticket secrets, inline or from files.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+	"github.com/tktgate/tktgate/verifier"
+)
+
+// maxSecretFile bounds what readSecretFile reads.
+const maxSecretFile = 64 << 10
+
+// rawSecrets are the ticket secrets, read by compileSecrets.
+type rawSecrets struct {
+	Secret        opt[string] `toml:"secret"`
+	SecretFile    opt[string] `toml:"secret_file"`
+	SecretOld     opt[string] `toml:"secret_old"`
+	SecretOldFile opt[string] `toml:"secret_old_file"`
+}
+
+// compileSecrets reads secret / secret_file and secret_old / secret_old_file.
+func (c *compiler) compileSecrets(rt *rawSecrets, o *verifier.Options) bool {
+	secret, ok := c.secret(key("ticket", "secret"), &rt.Secret, key("ticket", "secret_file"), &rt.SecretFile, true)
+	switch {
+	case ok && len(secret) == 0:
+		c.problem(key("ticket", "secret"), "empty secret")
+		ok = false
+	case ok:
+		o.Secret = secret
+	}
+	if old, oldOK := c.secret(key("ticket", "secret_old"), &rt.SecretOld, key("ticket", "secret_old_file"), &rt.SecretOldFile, false); oldOK && len(old) > 0 {
+		o.OldSecret = old
+	}
+	return ok
+}
+
+// secret returns the inline value or the file content (one trailing
+// newline removed), and false if neither is usable. Unless required, a
+// missing value or an empty file means none.
+func (c *compiler) secret(inlineKey toml.Key, inline *opt[string], fileKey toml.Key, file *opt[string], required bool) ([]byte, bool) {
+	if inline.Set && file.Set {
+		c.problem(fileKey, "set only one of %s and %s", inlineKey, fileKey)
+		return nil, false
+	}
+	if inline.Set {
+		v, ok := get(c, inlineKey, inline)
+		return []byte(v), ok
+	}
+	if !file.Set {
+		if required && !c.reported["ticket"] { // a broken [ticket] is blamed already
+			c.problem(inlineKey, "required (or %s)", fileKey)
+		}
+		return nil, false
+	}
+	name, ok := get(c, fileKey, file)
+	if !ok {
+		return nil, false
+	}
+	if name == "" {
+		c.problem(fileKey, "empty file name")
+		return nil, false
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(filepath.Dir(c.path), name)
+	}
+	data, err := readSecretFile(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		c.problem(fileKey, "cannot read %s: %v", name, err)
+		return nil, false
+	}
+	if bytes.HasSuffix(data, []byte("\r\n")) {
+		data = data[:len(data)-2]
+	} else if bytes.HasSuffix(data, []byte("\n")) {
+		data = data[:len(data)-1]
+	}
+	if len(data) == 0 && required {
+		c.problem(fileKey, "%s is empty", name)
+		return nil, false
+	}
+	return data, true
+}
+
+// readSecretFile reads a regular file of at most maxSecretFile bytes, so
+// that a slip like /dev/zero or a FIFO cannot hang a reload.
+func readSecretFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxSecretFile)
+	}
+	return data, nil
+}
