@@ -1,0 +1,71 @@
+package main
+
+import (
+	"time"
+)
+
+// ticketCookie writes the Set-Cookie value for a ticket, as
+// mod_auth_tkt's send_auth_cookie does.
+func (s *Server) ticketCookie(dst []byte, p *policy, value []byte, now time.Time) []byte {
+	dst = append(dst, p.CookieName...)
+	dst = append(dst, '=')
+	dst = append(dst, value...)
+	dst = append(dst, "; path=/"...)
+	if p.Domain != "" {
+		dst = append(dst, "; domain="...)
+		dst = append(dst, p.Domain...)
+	}
+	if p.CookieExpires > 0 {
+		dst = append(dst, "; expires="...)
+		dst = now.Add(p.CookieExpires).UTC().AppendFormat(dst, cookieDate)
+	}
+	if p.CookieSecure {
+		dst = append(dst, "; secure"...)
+	}
+	return dst
+}
+
+// cookieDate is RFC 6265's (and net/http's) cookie date format.
+const cookieDate = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// clearCookie expires the ticket cookie an hour ago, as mod_auth_tkt does
+// for an expired ticket.
+func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
+	dst = append(dst, p.CookieName...)
+	dst = append(dst, "=; path=/"...)
+	if p.Domain != "" {
+		dst = append(dst, "; domain="...)
+		dst = append(dst, p.Domain...)
+	}
+	dst = append(dst, "; expires="...)
+	dst = now.Add(-time.Hour).UTC().AppendFormat(dst, cookieDate)
+	if p.CookieSecure {
+		dst = append(dst, "; secure"...)
+	}
+	return dst
+}
+
+// joinCookies joins the values of every Cookie header with sep: ", " as
+// httpd merges repeated headers, or "; " as Node.js does (passport). The
+// values are fasthttp's parsed ones (PeekAll), which are the raw bytes
+// trimmed of spaces and tabs at both ends, as httpd trims them; an
+// obs-folded line is joined with one space, as httpd folds it. fasthttp's
+// own cookie parser is never used (nothing here calls Cookie()): it would
+// normalise values, and the ticket libraries do not. The usual single
+// header is returned as a view of the request, without a copy; only
+// several are joined in buf. The view must not outlive the request: keep
+// buf, not the view.
+func joinCookies(buf []byte, values [][]byte, sep string) (cookies, newBuf []byte) {
+	switch len(values) {
+	case 0:
+		return nil, buf
+	case 1:
+		return values[0], buf
+	}
+	buf = append(buf, values[0]...)
+	for _, v := range values[1:] {
+		buf = append(buf, sep...)
+		buf = append(buf, v...)
+	}
+	return buf, buf
+}
