@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"net/netip"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -9,86 +10,34 @@ import (
 	"github.com/tktgate/tktgate/verifier"
 )
 
+// decide answers one request and says why, step by step as
+// mod_auth_tkt's auth_tkt_check: the address, the ticket, the refusal or
+// the guest, the tokens, then the approval and its refresh.
 func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, now time.Time) reason {
 	req := &ctx.Request.Header
-	resp := &ctx.Response.Header
 	// Explicit, so that HEAD answers carry it too: nginx keeps the
 	// upstream connection alive only with a known length.
-	resp.SetContentLength(0)
+	ctx.Response.Header.SetContentLength(0)
 	ip := clientIP(ctx, rt)
 	scheme, host, uri := originalURL(req)
 	if ip.IsUnspecified() {
-		// 0.0.0.0 is what tickets for ignore_ip are signed for: a proxy
-		// that claims it for the client would let those tickets pass a
-		// policy that checks the address. No client has it.
-		if s.metrics.logLimiter.allow(now) {
-			s.log.Warn("refused: the trusted proxy gave an unspecified client address; check its client address header", "policy", p.Name, "header", rt.cfg.ClientIP.Header)
-		}
-		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
+		s.refuseUnspecified(ctx, rt, p, st, now, scheme, host, uri)
 		return rUnspecifiedIP
 	}
 	tk := &st.tk
 	// The pooled Ticket still holds the last request's fields; when no
 	// Verify runs (no ticket at all) they must not be logged for this one.
 	tk.UID, tk.Tokens, tk.Data = nil, nil, nil
-
-	fromURL := false
-	err := verifier.ErrNoTicket
-	if q := query(uri); q != nil && p.Dialect.URLTickets() {
-		if val, ok := verifier.QueryTicket(q, p.cookieName); ok && len(val) > 0 {
-			err = p.v.Verify(tk, val, ip, now)
-			// Like mod_auth_tkt, a URL ticket with a good digest is used
-			// even when expired; any other failure falls back to the cookie.
-			fromURL = err == nil || err == verifier.ErrExpired
-		}
-	}
-	if !fromURL {
-		var cookies []byte
-		cookies, st.cookie = joinCookies(st.cookie[:0], req.PeekAll(fasthttp.HeaderCookie), p.cookieSep)
-		err = verifier.ErrNoTicket
-		if c := p.v.CookieTicket(cookies, p.cookieName); c != nil {
-			err = p.v.Verify(tk, c, ip, now)
-		}
-	}
-
+	fromURL, err := findTicket(req, st, p, uri, &ip, &now)
 	why := reasonOf(err)
-	guest := false
-	switch {
-	case err == nil:
-	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
-		// mod_auth_tkt clears the cookie and sends the user to the timeout
-		// URL (the POST one for a POST), else the login URL.
-		st.setc = s.clearCookie(st.setc[:0], p, now)
-		resp.SetCanonical(hSetCookie, st.setc)
-		st.setCookie = true
-		target := p.TimeoutURL
-		if p.PostTimeoutURL != "" && isPOST(req) {
-			target = p.PostTimeoutURL
+	guest := err != nil
+	if guest {
+		if s.refuse(ctx, st, p, err, now, scheme, host, uri) {
+			return why
 		}
-		if target == "" {
-			target = p.LoginURL
-		}
-		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusUnauthorized)
-		return why
-	case p.GuestLogin:
-		if err == verifier.ErrExpired {
-			// mod_auth_tkt's check_timeout has already cleared the cookie
-			// when it falls back to the guest.
-			st.setc = s.clearCookie(st.setc[:0], p, now)
-			resp.SetCanonical(hSetCookie, st.setc)
-			st.setCookie = true
-		}
-		guest = true
-		tk.UID = guestUID(st.guest[:0], p.GuestUser)
-		st.guest = tk.UID
-		tk.Tokens, tk.Data = nil, nil
-		tk.NeedsRefresh = p.GuestCookie
+		s.admitGuest(&ctx.Response.Header, st, p, err, now)
 		why = rGuest
-	default:
-		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
-		return why
 	}
-
 	if !verifier.HasToken(tk.Tokens, p.Tokens) {
 		target := p.UnauthURL
 		if target == "" {
@@ -97,7 +46,88 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusForbidden)
 		return rTokenDenied
 	}
+	approve(&ctx.Response.Header, st, p)
+	if tk.NeedsRefresh || fromURL { // rare: no call on the usual approval
+		why = s.refresh(&ctx.Response.Header, st, p, ip, now, fromURL, guest, why)
+	}
+	return why
+}
 
+// refuseUnspecified sends the user to log in when the trusted proxy gave
+// 0.0.0.0: tickets for ignore_ip are signed for it, so a proxy that
+// claims it for the client would let those tickets pass a policy that
+// checks the address. No client has it.
+func (s *Server) refuseUnspecified(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, now time.Time, scheme, host, uri []byte) {
+	if s.metrics.logLimiter.allow(now) {
+		s.log.Warn("refused: the trusted proxy gave an unspecified client address; check its client address header", "policy", p.Name, "header", rt.cfg.ClientIP.Header)
+	}
+	s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
+}
+
+// findTicket verifies the ticket where mod_auth_tkt looks: in the URL
+// (for dialects that take one there), else in the cookies. fromURL says
+// the URL's is the one used. ip and now are pointers: by value they would
+// not all fit in registers.
+func findTicket(req *fasthttp.RequestHeader, st *state, p *policy, uri []byte, ip *netip.Addr, now *time.Time) (fromURL bool, err error) {
+	if q := query(uri); q != nil && p.Dialect.URLTickets() {
+		if val, ok := verifier.QueryTicket(q, p.cookieName); ok && len(val) > 0 {
+			err = p.v.Verify(&st.tk, val, *ip, *now)
+			// Like mod_auth_tkt, a URL ticket with a good digest is used
+			// even when expired; any other failure falls back to the cookie.
+			if err == nil || err == verifier.ErrExpired {
+				return true, err
+			}
+		}
+	}
+	var cookies []byte
+	cookies, st.cookie = joinCookies(st.cookie[:0], req.PeekAll(fasthttp.HeaderCookie), p.cookieSep)
+	if c := p.v.CookieTicket(cookies, p.cookieName); c != nil {
+		return false, p.v.Verify(&st.tk, c, *ip, *now)
+	}
+	return false, verifier.ErrNoTicket
+}
+
+// refuse answers a request without a valid ticket, unless the policy lets
+// it in as a guest (then it answers nothing and says false). An expired
+// ticket clears the cookie and goes to the timeout URL (the POST one for
+// a POST), else the login URL, as mod_auth_tkt does.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, st *state, p *policy, err error, now time.Time, scheme, host, uri []byte) bool {
+	switch {
+	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
+		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
+		target := p.TimeoutURL
+		if p.PostTimeoutURL != "" && isPOST(&ctx.Request.Header) {
+			target = p.PostTimeoutURL
+		}
+		if target == "" {
+			target = p.LoginURL
+		}
+		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusUnauthorized)
+		return true
+	case p.GuestLogin:
+		return false
+	}
+	s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
+	return true
+}
+
+// admitGuest makes the ticket the guest's. mod_auth_tkt's check_timeout
+// has already cleared an expired ticket's cookie when it falls back to
+// the guest.
+func (s *Server) admitGuest(resp *fasthttp.ResponseHeader, st *state, p *policy, err error, now time.Time) {
+	if err == verifier.ErrExpired {
+		setCookie(resp, st, s.clearCookie(st.setc[:0], p, now))
+	}
+	tk := &st.tk
+	tk.UID = guestUID(st.guest[:0], p.GuestUser)
+	st.guest = tk.UID
+	tk.Tokens, tk.Data = nil, nil
+	tk.NeedsRefresh = p.GuestCookie
+}
+
+// approve sets the headers that tell the site who the user is.
+func approve(resp *fasthttp.ResponseHeader, st *state, p *policy) {
+	tk := &st.tk
 	resp.SetCanonical(hXRemoteUser, tk.UID)
 	resp.SetCanonical(hXRemoteUserTokens, tk.Tokens)
 	resp.SetCanonical(hXRemoteUserData, tk.Data)
@@ -109,15 +139,20 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 			resp.SetCanonical(h.header, st.field)
 		}
 	}
+}
+
+// refresh sets the cookie an approval renews: the refreshed ticket when
+// it is due, else the URL's ticket as a cookie. It returns why, or the
+// reason the refresh gives the answer.
+func (s *Server) refresh(resp *fasthttp.ResponseHeader, st *state, p *policy, ip netip.Addr, now time.Time, fromURL, guest bool, why reason) reason {
+	tk := &st.tk
 	switch {
 	case tk.NeedsRefresh:
 		// The dialect's own refreshed cookie value, already in the form
 		// its library writes (base64, or WebOb's quoting for pyramid).
 		st.tmp = p.v.AppendRefresh(st.tmp[:0], tk, ip, now)
 		if len(st.tmp) > 0 {
-			st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
-			resp.SetCanonical(hSetCookie, st.setc)
-			st.setCookie = true
+			setCookie(resp, st, s.ticketCookie(st.setc[:0], p, st.tmp, now))
 			if !guest {
 				why = rRefreshed
 			}
@@ -130,11 +165,17 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 		}
 	case fromURL:
 		st.tmp = tk.AppendBase64(st.tmp[:0])
-		st.setc = s.ticketCookie(st.setc[:0], p, st.tmp, now)
-		resp.SetCanonical(hSetCookie, st.setc)
-		st.setCookie = true
+		setCookie(resp, st, s.ticketCookie(st.setc[:0], p, st.tmp, now))
 	}
 	return why
+}
+
+// setCookie sends c, kept in st.setc, as the answer's Set-Cookie, which
+// makes the answer uncacheable.
+func setCookie(resp *fasthttp.ResponseHeader, st *state, c []byte) {
+	st.setc = c
+	resp.SetCanonical(hSetCookie, c)
+	st.setCookie = true
 }
 
 // isPOST tells whether the user's request was a POST: from the proxy's
