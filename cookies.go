@@ -10,17 +10,24 @@ func (s *Server) ticketCookie(dst []byte, p *policy, value []byte, now time.Time
 	dst = append(dst, p.CookieName...)
 	dst = append(dst, '=')
 	dst = append(dst, value...)
-	dst = append(dst, "; path=/"...)
-	if p.Domain != "" {
-		dst = append(dst, "; domain="...)
-		dst = append(dst, p.Domain...)
-	}
+	dst = appendCookieScope(dst, p)
 	if p.CookieExpires > 0 {
 		dst = append(dst, "; expires="...)
 		dst = now.Add(p.CookieExpires).UTC().AppendFormat(dst, cookieDate)
 	}
 	if p.CookieSecure {
 		dst = append(dst, "; secure"...)
+	}
+	return dst
+}
+
+// appendCookieScope writes the path and p's domain that every cookie
+// tktgate sets carries.
+func appendCookieScope(dst []byte, p *policy) []byte {
+	dst = append(dst, "; path=/"...)
+	if p.Domain != "" {
+		dst = append(dst, "; domain="...)
+		dst = append(dst, p.Domain...)
 	}
 	return dst
 }
@@ -32,11 +39,8 @@ const cookieDate = "Mon, 02 Jan 2006 15:04:05 GMT"
 // for an expired ticket.
 func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
 	dst = append(dst, p.CookieName...)
-	dst = append(dst, "=; path=/"...)
-	if p.Domain != "" {
-		dst = append(dst, "; domain="...)
-		dst = append(dst, p.Domain...)
-	}
+	dst = append(dst, '=')
+	dst = appendCookieScope(dst, p)
 	dst = append(dst, "; expires="...)
 	dst = now.Add(-time.Hour).UTC().AppendFormat(dst, cookieDate)
 	if p.CookieSecure {

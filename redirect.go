@@ -25,66 +25,79 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 	if whole {
 		ctx.SetStatusCode(fasthttp.StatusFound)
 	}
-	loc := st.loc[:0]
-	if len(target) >= 4 && equalFold(target[:4], "http") || len(host) == 0 && len(target) > 0 && target[0] == '/' {
-		// Absolute, or relative with no trustworthy host to make it
-		// absolute: browsers resolve it against the page.
-		loc = append(loc, target...)
-	} else {
-		loc = append(loc, scheme...)
-		loc = append(loc, "://"...)
-		loc = append(loc, host...)
-		// mod_auth_tkt writes scheme://host/target even for "/login",
-		// giving "//login"; we leave out the doubled slash.
-		if len(target) == 0 || target[0] != '/' {
-			loc = append(loc, '/')
-		}
-		loc = append(loc, target...)
-	}
+	loc := appendLocation(st.loc[:0], target, scheme, host)
 	if p.BackCookieName != "" || p.BackArgName != "" {
-		back := appendBackURL(st.tmp[:0], scheme, host, uri, p.cookieName, true)
-		if escapedLen(back) > maxBack {
-			// Headers this big break nginx (proxy_buffer_size is 4-8 KB:
-			// "upstream sent too big header", a 502). The page without its
-			// query is the next best place to come back to.
-			back = appendBackURL(back[:0], scheme, host, uri, p.cookieName, false)
-		}
-		st.tmp = back
-		switch {
-		case escapedLen(back) > maxBack:
-			// Still too long: no back URL at all.
-		case p.BackCookieName != "":
-			c := append(st.setc[len(st.setc):], p.BackCookieName...)
-			c = append(c, '=')
-			c = appendEscapeBack(c, back)
-			c = append(c, "; path=/"...)
-			if p.Domain != "" {
-				c = append(c, "; domain="...)
-				c = append(c, p.Domain...)
-			}
-			if st.setCookie && !whole {
-				// nginx's $upstream_http_set_cookie holds one line (the
-				// first up to 1.22; from 1.23 all of them joined with ", ",
-				// which no browser splits): the second cookie travels on
-				// its own for the nginx configs to add.
-				ctx.Response.Header.SetCanonical(hXBackCookie, c)
-			} else {
-				ctx.Response.Header.AddBytesKV(hSetCookie, c)
-			}
-			st.setCookie = true
-		default:
-			if bytes.IndexByte(loc, '?') >= 0 {
-				loc = append(loc, '&')
-			} else {
-				loc = append(loc, '?')
-			}
-			loc = append(loc, p.BackArgName...)
-			loc = append(loc, '=')
-			loc = appendEscapeBack(loc, back)
-		}
+		loc = addBack(ctx, st, p, loc, scheme, host, uri, whole)
 	}
 	st.loc = loc
 	ctx.Response.Header.SetCanonical(hLocation, loc)
+}
+
+// appendLocation writes target made absolute with the original URL's
+// scheme and host.
+func appendLocation(loc []byte, target string, scheme, host []byte) []byte {
+	if len(target) >= 4 && equalFold(target[:4], "http") || len(host) == 0 && len(target) > 0 && target[0] == '/' {
+		// Absolute, or relative with no trustworthy host to make it
+		// absolute: browsers resolve it against the page.
+		return append(loc, target...)
+	}
+	loc = append(loc, scheme...)
+	loc = append(loc, "://"...)
+	loc = append(loc, host...)
+	// mod_auth_tkt writes scheme://host/target even for "/login",
+	// giving "//login"; we leave out the doubled slash.
+	if len(target) == 0 || target[0] != '/' {
+		loc = append(loc, '/')
+	}
+	return append(loc, target...)
+}
+
+// addBack adds the back URL to loc as p's back argument, or sends it as
+// p's back cookie. whole is a redirect the browser follows itself.
+func addBack(ctx *fasthttp.RequestCtx, st *state, p *policy, loc, scheme, host, uri []byte, whole bool) []byte {
+	back := appendBackURL(st.tmp[:0], scheme, host, uri, p.cookieName, true)
+	if escapedLen(back) > maxBack {
+		// Headers this big break nginx (proxy_buffer_size is 4-8 KB:
+		// "upstream sent too big header", a 502). The page without its
+		// query is the next best place to come back to.
+		back = appendBackURL(back[:0], scheme, host, uri, p.cookieName, false)
+	}
+	st.tmp = back
+	switch {
+	case escapedLen(back) > maxBack:
+		// Still too long: no back URL at all.
+	case p.BackCookieName != "":
+		sendBackCookie(&ctx.Response.Header, st, p, back, whole)
+	default:
+		if bytes.IndexByte(loc, '?') >= 0 {
+			loc = append(loc, '&')
+		} else {
+			loc = append(loc, '?')
+		}
+		loc = append(loc, p.BackArgName...)
+		loc = append(loc, '=')
+		loc = appendEscapeBack(loc, back)
+	}
+	return loc
+}
+
+// sendBackCookie sends the back URL as p's back cookie, written after the
+// ticket cookie in st.setc.
+func sendBackCookie(resp *fasthttp.ResponseHeader, st *state, p *policy, back []byte, whole bool) {
+	c := append(st.setc[len(st.setc):], p.BackCookieName...)
+	c = append(c, '=')
+	c = appendEscapeBack(c, back)
+	c = appendCookieScope(c, p)
+	if st.setCookie && !whole {
+		// nginx's $upstream_http_set_cookie holds one line (the
+		// first up to 1.22; from 1.23 all of them joined with ", ",
+		// which no browser splits): the second cookie travels on
+		// its own for the nginx configs to add.
+		resp.SetCanonical(hXBackCookie, c)
+	} else {
+		resp.AddBytesKV(hSetCookie, c)
+	}
+	st.setCookie = true
 }
 
 // appendBackURL writes the URL to come back to, as mod_auth_tkt builds
