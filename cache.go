@@ -12,14 +12,14 @@ import (
 // until the earliest of the configured cap, the ticket's refresh point and
 // its expiry; nothing else at all. An answer must never be served from a
 // cache after the moment tktgate itself would answer differently.
-func (s *Server) cacheHeaders(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, r reason, now time.Time) {
+func (s *Server) cacheHeaders(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st *state, r reason, now time.Time) {
 	resp := &ctx.Response.Header
 	n := int64(0)
 	// Guests, refreshes and re-signs carry a Set-Cookie or a per-request
 	// name; every 4xx names a URL in Location: none may be reused.
-	if rt.cfg.Cache.MaxAge > 0 && r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
+	if snap.cfg.Cache.MaxAge > 0 && r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
 		refresh, expire := p.v.Deadlines(st.tk.Time)
-		n = accelExpires(now, rt.cfg.Cache.MaxAge, refresh, expire)
+		n = accelExpires(now, snap.cfg.Cache.MaxAge, refresh, expire)
 	}
 	if n == 0 {
 		resp.SetCanonical(hXAccelExpires, vZero)

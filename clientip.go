@@ -12,24 +12,24 @@ import (
 // clientIP returns the address the ticket must be bound to: the
 // configured header's when the TCP peer is a trusted proxy (or a unix
 // socket), else the peer's own.
-func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
+func clientIP(ctx *fasthttp.RequestCtx, snap *snapshot) netip.Addr {
 	var peer netip.Addr
 	trusted := false
 	switch a := ctx.RemoteAddr().(type) {
 	case *net.TCPAddr:
 		peer = a.AddrPort().Addr().Unmap()
-		trusted = isTrusted(rt, peer)
+		trusted = isTrusted(snap, peer)
 	case *net.UnixAddr:
 		trusted = true
 	}
-	if !trusted || rt.header == "" {
+	if !trusted || snap.header == "" {
 		return peer
 	}
-	if !rt.xff {
+	if !snap.xff {
 		// X-Real-IP is one address, which the proxy sets (nginx's
 		// proxy_set_header replaces the client's): its first line. Every
 		// line would cost a PeekAll, 3% of an answer.
-		v := ctx.Request.Header.PeekCanonical(rt.headerKey)
+		v := ctx.Request.Header.PeekCanonical(snap.headerKey)
 		if len(v) == 0 {
 			return peer
 		}
@@ -38,7 +38,7 @@ func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
 	}
 	// Every line: PeekAll in fasthttp reuses one buffer, so this must be
 	// done with before the Cookie lines are read.
-	lines := ctx.Request.Header.PeekAll(rt.header)
+	lines := ctx.Request.Header.PeekAll(snap.header)
 	// X-Forwarded-For: several lines are one list, in order (RFC 9110,
 	// 5.3). The rightmost hop that is not one of our proxies is the first
 	// one nobody we trust could have forged; when all are ours, the
@@ -57,7 +57,7 @@ func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
 			if !ok {
 				return netip.Addr{} // garbage in the chain: bind to nothing
 			}
-			if !isTrusted(rt, ip) {
+			if !isTrusted(snap, ip) {
 				return ip
 			}
 			hop0 = ip
@@ -66,8 +66,8 @@ func clientIP(ctx *fasthttp.RequestCtx, rt *runtime) netip.Addr {
 	return hop0
 }
 
-func isTrusted(rt *runtime, ip netip.Addr) bool {
-	for _, p := range rt.cfg.ClientIP.Trusted {
+func isTrusted(snap *snapshot, ip netip.Addr) bool {
+	for _, p := range snap.cfg.ClientIP.Trusted {
 		if p.Contains(ip) {
 			return true
 		}

@@ -13,15 +13,15 @@ import (
 // decide answers one request and says why, step by step as
 // mod_auth_tkt's auth_tkt_check: the address, the ticket, the refusal or
 // the guest, the tokens, then the approval and its refresh.
-func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, now time.Time) reason {
+func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st *state, now time.Time) reason {
 	req := &ctx.Request.Header
 	// Explicit, so that HEAD answers carry it too: nginx keeps the
 	// upstream connection alive only with a known length.
 	ctx.Response.Header.SetContentLength(0)
-	ip := clientIP(ctx, rt)
+	ip := clientIP(ctx, snap)
 	scheme, host, uri := originalURL(req)
 	if ip.IsUnspecified() {
-		s.refuseUnspecified(ctx, rt, p, st, now, scheme, host, uri)
+		s.refuseUnspecified(ctx, snap, p, st, now, scheme, host, uri)
 		return rUnspecifiedIP
 	}
 	tk := &st.tk
@@ -57,9 +57,9 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *st
 // 0.0.0.0: tickets for ignore_ip are signed for it, so a proxy that
 // claims it for the client would let those tickets pass a policy that
 // checks the address. No client has it.
-func (s *Server) refuseUnspecified(ctx *fasthttp.RequestCtx, rt *runtime, p *policy, st *state, now time.Time, scheme, host, uri []byte) {
+func (s *Server) refuseUnspecified(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st *state, now time.Time, scheme, host, uri []byte) {
 	if s.metrics.logLimiter.allow(now) {
-		s.log.Warn("refused: the trusted proxy gave an unspecified client address; check its client address header", "policy", p.Name, "header", rt.cfg.ClientIP.Header)
+		s.log.Warn("refused: the trusted proxy gave an unspecified client address; check its client address header", "policy", p.Name, "header", snap.cfg.ClientIP.Header)
 	}
 	s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
 }

@@ -8,7 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,7 +34,7 @@ func listen(addr string, mode os.FileMode) (net.Listener, error) {
 			return nil, fmt.Errorf("listen %s: removing stale socket: %w", path, err)
 		}
 	}
-	if goruntime.GOOS == "windows" {
+	if runtime.GOOS == "windows" {
 		// No unix permissions to speak of: mode can only mark it read-only.
 		ln, err := net.Listen("unix", path)
 		if err != nil {
@@ -80,7 +80,7 @@ func listenUnix(path string, mode os.FileMode) (net.Listener, error) {
 	// bind refused such paths; link does not, but clients could not
 	// connect.
 	limit := len(syscall.RawSockaddrUnix{}.Path) - 1 // and a NUL
-	if goruntime.GOOS == "linux" {
+	if runtime.GOOS == "linux" {
 		limit++ // Linux needs no NUL
 	}
 	if len(path) > limit {

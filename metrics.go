@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	goruntime "runtime"
-	"strings"
-
+	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,9 +166,9 @@ func (m *metrics) appendText(b []byte) []byte {
 	b = fmt.Appendf(b, "# HELP tktgate_config_last_reload_success_timestamp_seconds When the running config was loaded.\n# TYPE tktgate_config_last_reload_success_timestamp_seconds gauge\ntktgate_config_last_reload_success_timestamp_seconds %d\n", m.lastReloadOK.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
-	var ms goruntime.MemStats
-	goruntime.ReadMemStats(&ms)
-	b = fmt.Appendf(b, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", goruntime.NumGoroutine())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b = fmt.Appendf(b, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
 	b = fmt.Appendf(b, "# HELP go_memstats_heap_inuse_bytes Heap bytes in use.\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
 	if rss, ok := residentBytes(); ok {
 		b = fmt.Appendf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)

@@ -12,10 +12,10 @@ import (
 	"github.com/tktgate/tktgate/verifier"
 )
 
-// runtime is one loaded configuration with everything the hot path needs
+// snapshot is one loaded configuration with everything the hot path needs
 // precomputed. A reload builds a new one and swaps the pointer, so a
 // request runs start to end on one consistent config.
-type runtime struct {
+type snapshot struct {
 	cfg       *Config
 	def       *policy
 	policies  map[string]*policy
@@ -40,7 +40,7 @@ type userDataHeader struct {
 
 // Server answers auth_request subrequests.
 type Server struct {
-	rt      atomic.Pointer[runtime]
+	snap    atomic.Pointer[snapshot]
 	log     *slog.Logger
 	metrics *metrics
 	ready   atomic.Bool
@@ -56,7 +56,7 @@ func newServer(log *slog.Logger, m *metrics) *Server {
 
 // load installs cfg.
 func (s *Server) load(cfg *Config) {
-	rt := &runtime{cfg: cfg, policies: map[string]*policy{}}
+	snap := &snapshot{cfg: cfg, policies: map[string]*policy{}}
 	mk := func(p *Policy) *policy {
 		pp := &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), cookieSep: ", ", stats: s.metrics.policy(p.Name)}
 		if p.Dialect == verifier.Passport {
@@ -67,16 +67,16 @@ func (s *Server) load(cfg *Config) {
 		}
 		return pp
 	}
-	rt.def = mk(cfg.Default)
+	snap.def = mk(cfg.Default)
 	for name, p := range cfg.Policies {
-		rt.policies[name] = mk(p)
+		snap.policies[name] = mk(p)
 	}
 	if h := cfg.ClientIP.Header; h != "" {
-		rt.headerKey = fasthttp.AppendNormalizedHeaderKey(nil, h)
-		rt.header = string(rt.headerKey)
-		rt.xff = h == "X-Forwarded-For"
+		snap.headerKey = fasthttp.AppendNormalizedHeaderKey(nil, h)
+		snap.header = string(snap.headerKey)
+		snap.xff = h == "X-Forwarded-For"
 	}
-	s.rt.Store(rt)
+	s.snap.Store(snap)
 	s.ready.Store(true)
 }
 
@@ -136,17 +136,17 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	switch {
 	case string(path) == "/auth":
-		rt := s.rt.Load()
-		s.auth(ctx, rt, rt.def)
+		snap := s.snap.Load()
+		s.auth(ctx, snap, snap.def)
 	case bytes.HasPrefix(path, []byte("/auth/")):
-		rt := s.rt.Load()
-		p := rt.policies[string(path[len("/auth/"):])]
+		snap := s.snap.Load()
+		p := snap.policies[string(path[len("/auth/"):])]
 		if p == nil {
 			s.unknownPolicy(ctx, path[len("/auth/"):])
 			return
 		}
-		s.auth(ctx, rt, p)
-	case string(path) == "/metrics" && s.rt.Load().cfg.MetricsListen != "":
+		s.auth(ctx, snap, p)
+	case string(path) == "/metrics" && s.snap.Load().cfg.MetricsListen != "":
 		// Kept off the address nginx (and whoever reaches it) talks to.
 		ctx.SetStatusCode(fasthttp.StatusNotFound)
 	default:
@@ -160,7 +160,7 @@ func (s *Server) ops(ctx *fasthttp.RequestCtx) {
 	case "/healthz":
 		ctx.SetBodyString("ok\n")
 	case "/readyz":
-		if s.ready.Load() && s.rt.Load() != nil {
+		if s.ready.Load() && s.snap.Load() != nil {
 			ctx.SetBodyString("ready\n")
 		} else {
 			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
@@ -194,14 +194,14 @@ func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
 // auth answers one auth_request subrequest, following mod_auth_tkt's
 // auth_tkt_check: URL ticket, then cookie ticket, then guest, then the
 // timeout, the tokens and the refresh.
-func (s *Server) auth(ctx *fasthttp.RequestCtx, rt *runtime, p *policy) {
+func (s *Server) auth(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy) {
 	// fasthttp read the clock as the request arrived: that is "now" for
 	// the ticket, and the start of the latency measurement.
 	start := ctx.Time()
 	st := statePool.Get().(*state)
 	st.setCookie = false
-	r := s.decide(ctx, rt, p, st, start)
-	s.cacheHeaders(ctx, rt, p, st, r, start)
+	r := s.decide(ctx, snap, p, st, start)
+	s.cacheHeaders(ctx, snap, p, st, r, start)
 	p.stats.count(r, start)
 	if r.debug() && s.log.Enabled(context.Background(), slog.LevelDebug) && s.metrics.logLimiter.allow(start) {
 		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", sanitize(st.tk.UID))
