@@ -66,6 +66,7 @@ func clientIP(ctx *fasthttp.RequestCtx, snap *snapshot) netip.Addr {
 	return hop0
 }
 
+// isTrusted says whether ip is in client_ip.trusted.
 func isTrusted(snap *snapshot, ip netip.Addr) bool {
 	for _, p := range snap.cfg.ClientIP.Trusted {
 		if p.Contains(ip) {

@@ -49,16 +49,11 @@ func (s *Server) clearCookie(dst []byte, p *policy, now time.Time) []byte {
 	return dst
 }
 
-// joinCookies joins the values of every Cookie header with sep: ", " as
-// httpd merges repeated headers, or "; " as Node.js does (passport). The
-// values are fasthttp's parsed ones (PeekAll), which are the raw bytes
-// trimmed of spaces and tabs at both ends, as httpd trims them; an
-// obs-folded line is joined with one space, as httpd folds it. fasthttp's
-// own cookie parser is never used (nothing here calls Cookie()): it would
-// normalise values, and the ticket libraries do not. The usual single
-// header is returned as a view of the request, without a copy; only
-// several are joined in buf. The view must not outlive the request: keep
-// buf, not the view.
+// joinCookies joins every Cookie header's value with sep: ", " as httpd
+// merges repeated headers, "; " as Node.js does (passport). The values are
+// fasthttp's, trimmed as httpd trims them (its cookie parser would
+// normalise them; the ticket libraries do not). A single header comes back
+// as a view of the request: keep buf, not the view.
 func joinCookies(buf []byte, values [][]byte, sep string) (cookies, newBuf []byte) {
 	switch len(values) {
 	case 0:

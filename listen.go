@@ -64,15 +64,10 @@ func listen(addr string, mode os.FileMode) (net.Listener, error) {
 // fails if path exists: a socket another process has bound there since the
 // check above is not replaced, as rename would replace it.
 //
-// Not the umask around bind (what systemd does): the umask is the
-// process's, so a goroutine creating a file meanwhile would get the
-// socket's umask too (a 0700 directory would come out 0600), and
-// syscall.Umask does not exist on Windows, where tktgate builds too. The
-// costs of the private directory: the socket's path in it is path's
-// directory plus 13 bytes, which is longer than path only if path's name
-// has fewer than 12 bytes, and matters only near the 104-108 byte limit of
-// socket paths (the error says so); and a process killed in the middle
-// leaves a .tkt* directory behind.
+// Not the umask around bind (systemd's way): the umask is the process's,
+// so a file another goroutine creates meanwhile would get it too, and
+// Windows has none. The costs: 13 more bytes of path while binding, and a
+// .tkt* directory left behind by a process killed in the middle.
 //
 // The listener's Close removes the file at path if it is still this
 // socket.
@@ -148,6 +143,8 @@ type unixListener struct {
 	once sync.Once
 }
 
+// Close closes the listener and removes its socket file if it is still
+// this socket.
 func (l *unixListener) Close() error {
 	err := l.UnixListener.Close()
 	l.once.Do(func() {

@@ -17,6 +17,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// goVersion is the Go release the binary was built with.
 func goVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		return bi.GoVersion

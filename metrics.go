@@ -36,6 +36,7 @@ const (
 
 var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip"}
 
+// String is the reason's metric label.
 func (r reason) String() string { return reasonNames[r] }
 
 // status is the HTTP status each reason answers with.
@@ -52,6 +53,8 @@ func (r reason) status() int {
 // debug says whether the decision is worth a debug log line.
 func (r reason) debug() bool { return r != rOK }
 
+// reasonOf maps a verifier error to its reason; an error it does not know
+// counts as a bad digest.
 func reasonOf(err error) reason {
 	switch {
 	case err == nil:
@@ -104,6 +107,7 @@ func (p *policyStats) count(r reason, start time.Time) {
 	p.sumNs.Add(uint64(d))
 }
 
+// metrics are the process's counters, served on /metrics.
 type metrics struct {
 	mu            sync.Mutex
 	policies      map[string]*policyStats
@@ -119,6 +123,8 @@ func newMetrics() *metrics {
 	return &metrics{policies: map[string]*policyStats{}, logLimiter: limiter{perSec: 10}}
 }
 
+// policy returns the counters of the policy called name, made on first
+// use, so that a reload keeps them.
 func (m *metrics) policy(name string) *policyStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -185,6 +191,7 @@ type limiter struct {
 	n      atomic.Int64
 }
 
+// allow says whether one more event fits in now's second.
 func (l *limiter) allow(now time.Time) bool {
 	s := now.Unix()
 	if old := l.second.Load(); old != s && l.second.CompareAndSwap(old, s) {

@@ -115,6 +115,7 @@ var urlByte = func() (t [256]uint8) {
 	return
 }()
 
+// equalFoldBytes is equalFold for a byte slice, without a copy.
 func equalFoldBytes(b []byte, s string) bool {
 	return len(b) == len(s) && (len(b) == 0 || equalFold(unsafe.String(&b[0], len(b)), s))
 }
@@ -132,6 +133,8 @@ func query(uri []byte) []byte {
 	return q
 }
 
+// equalFold compares a with b ignoring ASCII case. b must be letters:
+// |0x20 would also fold other pairs, such as '@' and '`'.
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false

@@ -173,6 +173,7 @@ func shutdown(srvs []*fasthttp.Server, timeout time.Duration) error {
 	return err
 }
 
+// fasthttpLogger sends fasthttp's messages to the log.
 type fasthttpLogger struct{ log *slog.Logger }
 
 // Printf logs fasthttp's own errors, which quote what the client sent

@@ -24,6 +24,7 @@ type snapshot struct {
 	xff       bool
 }
 
+// policy is a Policy ready for the hot path.
 type policy struct {
 	*Policy
 	v          *verifier.DialectVerifier
@@ -174,6 +175,8 @@ func (s *Server) ops(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// unknownPolicy answers /auth/NAME for a NAME no policy has: a 500, since
+// the nginx config is wrong, logged once per name.
 func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
 	s.metrics.unknownPolicy.Add(1)
 	ctx.SetStatusCode(fasthttp.StatusInternalServerError)
