@@ -122,7 +122,7 @@ func TestLinearCost(t *testing.T) {
 				config += xff
 			}
 			s, ctx := linearServer(t, config)
-			cookieName := string(s.rt.Load().def.cookieName)
+			cookieName := string(s.snap.Load().def.cookieName)
 			shapes := map[string]func(int) string{}
 			for _, u := range units {
 				shapes[fmt.Sprintf("%q", u)] = func(n int) string { return strings.Repeat(u, n/len(u)+1)[:n] }

@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	goruntime "runtime"
-	"strings"
-
+	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +36,7 @@ const (
 
 var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip"}
 
+// String is the reason's metric label.
 func (r reason) String() string { return reasonNames[r] }
 
 // status is the HTTP status each reason answers with.
@@ -53,6 +53,8 @@ func (r reason) status() int {
 // debug says whether the decision is worth a debug log line.
 func (r reason) debug() bool { return r != rOK }
 
+// reasonOf maps a verifier error to its reason; an error it does not know
+// counts as a bad digest.
 func reasonOf(err error) reason {
 	switch {
 	case err == nil:
@@ -105,6 +107,7 @@ func (p *policyStats) count(r reason, start time.Time) {
 	p.sumNs.Add(uint64(d))
 }
 
+// metrics are the process's counters, served on /metrics.
 type metrics struct {
 	mu            sync.Mutex
 	policies      map[string]*policyStats
@@ -120,6 +123,8 @@ func newMetrics() *metrics {
 	return &metrics{policies: map[string]*policyStats{}, logLimiter: limiter{perSec: 10}}
 }
 
+// policy returns the counters of the policy called name, made on first
+// use, so that a reload keeps them.
 func (m *metrics) policy(name string) *policyStats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -167,9 +172,9 @@ func (m *metrics) appendText(b []byte) []byte {
 	b = fmt.Appendf(b, "# HELP tktgate_config_last_reload_success_timestamp_seconds When the running config was loaded.\n# TYPE tktgate_config_last_reload_success_timestamp_seconds gauge\ntktgate_config_last_reload_success_timestamp_seconds %d\n", m.lastReloadOK.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
-	var ms goruntime.MemStats
-	goruntime.ReadMemStats(&ms)
-	b = fmt.Appendf(b, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", goruntime.NumGoroutine())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b = fmt.Appendf(b, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
 	b = fmt.Appendf(b, "# HELP go_memstats_heap_inuse_bytes Heap bytes in use.\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
 	if rss, ok := residentBytes(); ok {
 		b = fmt.Appendf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)
@@ -186,6 +191,7 @@ type limiter struct {
 	n      atomic.Int64
 }
 
+// allow says whether one more event fits in now's second.
 func (l *limiter) allow(now time.Time) bool {
 	s := now.Unix()
 	if old := l.second.Load(); old != s && l.second.CompareAndSwap(old, s) {

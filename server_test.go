@@ -320,7 +320,7 @@ func TestRequestHeaderNamesCanonical(t *testing.T) {
 		}
 		s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
 		s.load(cfg)
-		if got, want := string(s.rt.Load().header), string(fasthttp.AppendNormalizedHeaderKey(nil, h)); got != want {
+		if got, want := string(s.snap.Load().header), string(fasthttp.AppendNormalizedHeaderKey(nil, h)); got != want {
 			t.Errorf("client IP header %s is looked up as %q, want %q", h, got, want)
 		}
 	}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// serve runs the server until ctx is done, reloading on hup. ready, if
+// not nil, receives the bound addresses once listening (for tests).
+func serve(ctx context.Context, cfg *Config, path string, log *slog.Logger, level *slog.LevelVar, hup <-chan os.Signal, ready chan<- []net.Addr) error {
+	lns, err := openListeners(cfg)
+	if err != nil {
+		return err
+	}
+	return serveOn(ctx, cfg, path, log, level, hup, ready, lns)
+}
+
+// openListeners opens listen and, if set, metrics_listen, in that order;
+// when one fails, none stays open.
+func openListeners(cfg *Config) ([]net.Listener, error) {
+	ln, err := listen(cfg.Listen, cfg.SocketMode)
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{ln}
+	if cfg.MetricsListen != "" {
+		mln, err := listen(cfg.MetricsListen, cfg.SocketMode)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		lns = append(lns, mln)
+	}
+	return lns, nil
+}
+
+// serveOn serves the gate on lns[0] and the operational endpoints on
+// lns[1], if there is one, until ctx is done or a server stops; either
+// way it shuts every server down before it returns.
+func serveOn(ctx context.Context, cfg *Config, path string, log *slog.Logger, level *slog.LevelVar, hup <-chan os.Signal, ready chan<- []net.Addr, lns []net.Listener) error {
+	m := newMetrics()
+	s := newServer(log, m)
+	s.load(cfg)
+	m.lastReloadOK.Store(time.Now().Unix())
+	srvs := []*fasthttp.Server{newHTTP(cfg, log, s.Handler)}
+	if len(lns) > 1 {
+		srvs = append(srvs, newHTTP(cfg, log, s.ops))
+	}
+	addrs := make([]net.Addr, len(srvs))
+	errc := make(chan error, len(srvs))
+	for i, srv := range srvs {
+		// Shutdown closes the listeners; this is for the other ways out. A
+		// unix socket's file goes with its listener.
+		defer lns[i].Close()
+		addrs[i] = lns[i].Addr()
+		go func() { errc <- srv.Serve(lns[i]) }()
+	}
+	names := make([]string, 0, len(cfg.Policies))
+	for n := range cfg.Policies {
+		names = append(names, n)
+	}
+	log.Info("tktgate listening", "listen", cfg.Listen, "metrics_listen", cfg.MetricsListen, "digest", cfg.Default.Options.Digest.String(),
+		"policies", names, "version", version, "config", path)
+	if ready != nil {
+		ready <- addrs
+	}
+	if stopped, err := s.wait(ctx, cfg, path, level, hup, errc); stopped {
+		// One server is gone: the other must not go on serving alone (a
+		// gate without its metrics, or metrics for a gate that is down).
+		s.ready.Store(false)
+		_ = shutdown(srvs, cfg.Limits.ShutdownTimeout)
+		return err
+	}
+	return s.drain(srvs, cfg.Limits.ShutdownTimeout)
+}
+
+// newHTTP is the fasthttp server for h, with cfg's limits.
+func newHTTP(cfg *Config, log *slog.Logger, h fasthttp.RequestHandler) *fasthttp.Server {
+	l := cfg.Limits
+	return &fasthttp.Server{
+		Handler:               h,
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		NoDefaultDate:         true,
+		ReadBufferSize:        l.ReadBufferSize,
+		ReadTimeout:           l.ReadTimeout,
+		WriteTimeout:          l.WriteTimeout,
+		IdleTimeout:           l.IdleTimeout,
+		Concurrency:           l.MaxConns,
+		// An auth subrequest has no body worth reading.
+		MaxRequestBodySize:           64 << 10,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		SecureErrorLogMessage:        true,
+		Logger:                       fasthttpLogger{log},
+		// The handler looks request headers up by their canonical
+		// names (PeekCanonical): fasthttp must normalise what it stores.
+		DisableHeaderNamesNormalizing: false,
+	}
+}
+
+// wait reloads the config on hup until ctx is done (stopped false) or a
+// server stops (stopped true, with its error). running is the config the
+// listeners were opened with.
+func (s *Server) wait(ctx context.Context, running *Config, path string, level *slog.LevelVar, hup <-chan os.Signal, errc <-chan error) (stopped bool, err error) {
+	for {
+		select {
+		case <-hup:
+			s.reload(running, path, level)
+		case err := <-errc:
+			return true, err
+		case <-ctx.Done():
+			return false, nil
+		}
+	}
+}
+
+// reload loads path again and installs it; a config that does not load
+// leaves the running one in place.
+func (s *Server) reload(running *Config, path string, level *slog.LevelVar) {
+	m, log := s.metrics, s.log
+	newCfg, err := LoadConfig(path)
+	if err != nil {
+		m.reloadFails.Add(1)
+		log.Error("config reload failed; keeping the running config", "config", path, "error", err.Error())
+		return
+	}
+	if newCfg.Listen != running.Listen || newCfg.MetricsListen != running.MetricsListen || newCfg.Limits != running.Limits {
+		log.Warn("listen addresses and [limits] change only on restart; the rest of the new config is in use")
+	}
+	s.load(newCfg)
+	level.Set(newCfg.LogLevel)
+	m.reloads.Add(1)
+	m.lastReloadOK.Store(time.Now().Unix())
+	log.Info("config reloaded", "config", path, "digest", newCfg.Default.Options.Digest.String(), "policies", len(newCfg.Policies))
+}
+
+// drain is the orderly stop: not ready, then in-flight requests get
+// until timeout to finish.
+func (s *Server) drain(srvs []*fasthttp.Server, timeout time.Duration) error {
+	s.log.Info("shutting down: draining in-flight requests", "timeout", timeout.String())
+	s.ready.Store(false)
+	err := shutdown(srvs, timeout)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if err != nil {
+		s.log.Warn("shutdown timeout reached; remaining connections closed")
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// shutdown stops every server within one shared timeout and returns the
+// first error.
+func shutdown(srvs []*fasthttp.Server, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	for _, srv := range srvs {
+		if e := srv.ShutdownWithContext(ctx); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// fasthttpLogger sends fasthttp's messages to the log.
+type fasthttpLogger struct{ log *slog.Logger }
+
+// Printf logs fasthttp's own errors, which quote what the client sent
+// (a bad header may be a whole ticket): quoted parts are redacted.
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn("fasthttp: " + redactQuoted(fmt.Sprintf(format, args...)))
+}
+
+// redactQuoted replaces every double-quoted part of s with "…".
+func redactQuoted(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+1])
+		s = s[i+1:]
+		// Skip to the closing quote, minding Go's %q escapes.
+		j := 0
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		b.WriteString("…")
+		if j >= len(s) {
+			b.WriteByte('"')
+			return b.String()
+		}
+		b.WriteByte('"')
+		s = s[j+1:]
+	}
+}
