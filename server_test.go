@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tktgate/tktgate/internal/rawhttp"
 	"github.com/tktgate/tktgate/verifier"
 	"github.com/valyala/fasthttp"
 )
@@ -85,28 +85,21 @@ type answer struct {
 }
 
 // do sends a raw request, so that tests control every header byte (for
-// instance several Cookie headers, which Go's client would merge).
+// instance several Cookie headers, which Go's client would merge). The
+// answer's header is as net/http would give it: canonical names, values
+// trimmed.
 func do(t *testing.T, addr, method, path string, headers ...string) answer {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	c, err := rawhttp.Dial("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	req := method + " " + path + " HTTP/1.1\r\nHost: gate\r\n"
-	for _, h := range headers {
-		req += h + "\r\n"
-	}
-	req += "\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+	r, err := c.RoundTrip(rawhttp.Request(method, path, "gate", headers...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header, string(body)}
+	return answer{r.Status, r.Header(), r.Body}
 }
 
 func signer(t *testing.T, o verifier.Options) func(uid, tokens, data, ip string, ts time.Time) string {
