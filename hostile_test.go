@@ -12,11 +12,9 @@ package main
 // each dialect (hostile_dialect_test.go, issue 16).
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,15 +27,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tktgate/tktgate/internal/apachetest"
 	"github.com/tktgate/tktgate/internal/e2e"
+	"github.com/tktgate/tktgate/internal/rawhttp"
 )
 
 // hConfig is the main gate of the suite: baseConfig (secret testSecret,
@@ -223,9 +220,9 @@ func (s *hSuite) start(t *testing.T, name, config, listen string) *hGate {
 	return g
 }
 
-func (g *hGate) dial(t *testing.T) net.Conn {
+func (g *hGate) dial(t *testing.T) *rawhttp.Conn {
 	t.Helper()
-	c, err := net.DialTimeout(g.network, g.addr, 2*time.Second)
+	c, err := rawhttp.Dial(g.network, g.addr, 2*time.Second)
 	if err != nil {
 		t.Fatalf("%s: dial: %v", g.name, err)
 	}
@@ -234,13 +231,7 @@ func (g *hGate) dial(t *testing.T) net.Conn {
 
 // request writes a request by hand, so that the test controls every byte.
 func (g *hGate) request(method, path string, headers ...string) string {
-	var b strings.Builder
-	b.WriteString(method + " " + path + " HTTP/1.1\r\nHost: gate\r\n")
-	for _, h := range append(g.extra[:len(g.extra):len(g.extra)], headers...) {
-		b.WriteString(h + "\r\n")
-	}
-	b.WriteString("\r\n")
-	return b.String()
+	return rawhttp.Request(method, path, "gate", append(g.extra[:len(g.extra):len(g.extra)], headers...)...)
 }
 
 // exchange writes payload on a new connection (in the background, as the
@@ -257,15 +248,14 @@ func (g *hGate) exchange(t *testing.T, payload string, halfClose bool, heads ...
 	go func() {
 		defer close(wrote)
 		if _, err := io.WriteString(c, payload); err == nil && halfClose {
-			c.(interface{ CloseWrite() error }).CloseWrite()
+			c.CloseWrite()
 		}
 	}()
 	defer func() { c.Close(); <-wrote }()
-	br := bufio.NewReader(c)
 	var rs []*hResp
 	for {
 		head := len(heads) > len(rs) && heads[len(rs)]
-		r, err := hRead(br, head)
+		r, err := hRead(c, head)
 		if err != nil {
 			return rs, err
 		}
@@ -281,7 +271,7 @@ func (g *hGate) one(t *testing.T, what, raw string, allow5xx bool) *hResp {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	go io.WriteString(c, raw)
-	r, err := hRead(bufio.NewReader(c), strings.HasPrefix(raw, "HEAD "))
+	r, err := hRead(c, strings.HasPrefix(raw, "HEAD "))
 	if err != nil {
 		t.Fatalf("%s: %s: no answer: %v", g.name, what, err)
 	}
@@ -317,60 +307,21 @@ type hResp struct {
 	body   string
 }
 
-// hRead reads one answer off br, and nothing past it, so that pipelined
-// answers stay in br. A 100 Continue is skipped. io.EOF means the
-// connection ended cleanly before an answer began.
-func hRead(br *bufio.Reader, head bool) (*hResp, error) {
-	r := &hResp{hdr: http.Header{}}
-	size := 0
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			if line == "" && len(r.lines) == 0 {
-				return nil, err
-			}
-			return nil, fmt.Errorf("answer cut short after %q%q: %w", strings.Join(r.lines, ""), line, err)
-		}
-		if size += len(line); size > 1<<20 {
-			return nil, errors.New("answer head over 1 MB")
-		}
-		r.lines = append(r.lines, line)
-		if line == "\r\n" || line == "\n" {
-			break
-		}
-		if len(r.lines) == 1 {
-			f := strings.SplitN(strings.TrimRight(line, "\r\n"), " ", 3)
-			if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
-				return nil, fmt.Errorf("bad status line %q", line)
-			}
-			if r.status, err = strconv.Atoi(f[1]); err != nil {
-				return nil, fmt.Errorf("bad status line %q", line)
-			}
-			continue
-		}
-		name, value, _ := strings.Cut(strings.TrimRight(line, "\r\n"), ":")
-		r.hdr.Add(name, strings.TrimLeft(value, " \t"))
+// hRead reads the next answer on c, and nothing past it, so that
+// pipelined answers stay buffered; head says it answers a HEAD request.
+// io.EOF means the connection ended cleanly before an answer began.
+// Header values in hdr lose the white space at their start, not at their
+// end: a trailing tab from a request must show.
+func hRead(c *rawhttp.Conn, head bool) (*hResp, error) {
+	a, err := c.Read(head)
+	if err != nil {
+		return nil, err
 	}
-	r.raw = strings.Join(r.lines, "")
-	if r.status == 100 {
-		return hRead(br, head)
+	r := &hResp{status: a.Status, lines: a.Lines, raw: a.Raw(), hdr: http.Header{}, body: a.Body}
+	for _, f := range a.Fields {
+		r.hdr.Add(f.Name, strings.TrimLeft(f.Value, " \t"))
 	}
-	if head || r.status == 204 || r.status == 304 {
-		return r, nil
-	}
-	if cl := r.hdr.Get("Content-Length"); cl != "" {
-		n, err := strconv.Atoi(cl)
-		if err != nil || n < 0 || n > 1<<20 {
-			return nil, fmt.Errorf("bad Content-Length in %q", r.raw)
-		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(br, b); err != nil {
-			return nil, fmt.Errorf("body cut short after %q: %w", r.raw, err)
-		}
-		r.body = string(b)
-		return r, nil
-	}
-	return nil, fmt.Errorf("answer without Content-Length: %q", r.raw)
+	return r, nil
 }
 
 // hHeaders are all the response headers the gate has any business sending.
@@ -429,12 +380,6 @@ func hCheck(t *testing.T, what string, r *hResp, allow5xx bool) {
 			t.Errorf("%s: injected Set-Cookie %q", what, sc)
 		}
 	}
-}
-
-// hClosed says whether err is the server ending the connection (as
-// opposed to the client's deadline running out).
-func hClosed(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // ---- the suite ----
@@ -522,7 +467,7 @@ func hRandomBytes(t *testing.T, s *hSuite, g *hGate) {
 		}
 		p := prefixes[i%len(prefixes)]
 		rs, err := g.exchange(t, p+string(b), true)
-		if err != nil && !hClosed(err) {
+		if err != nil && !rawhttp.Closed(err) {
 			t.Errorf("random #%d after %q: %v", i, p, err)
 		}
 		for k, r := range rs {
@@ -566,7 +511,7 @@ func hOversized(t *testing.T, s *hSuite, g *hGate) {
 		if r.status != 431 || !strings.EqualFold(r.hdr.Get("Connection"), "close") {
 			t.Errorf("%s: %d Connection %q, want 431 and close:\n%s", c.name, r.status, r.hdr.Get("Connection"), r.raw)
 		}
-		if !hClosed(err) {
+		if !rawhttp.Closed(err) {
 			t.Errorf("%s: connection not closed after the 431: %v", c.name, err)
 		}
 	}
@@ -608,23 +553,22 @@ func hTruncated(t *testing.T, s *hSuite, g *hGate) {
 			io.WriteString(c, p)
 			if abrupt {
 				// Reset, not FIN: the gate must not mind.
-				c.(*net.TCPConn).SetLinger(0)
+				c.Conn.(*net.TCPConn).SetLinger(0)
 				c.Close()
 				continue
 			}
-			c.(*net.TCPConn).CloseWrite()
+			c.CloseWrite()
 			var rs []*hResp
-			br := bufio.NewReader(c)
 			var err error
 			for {
 				var r *hResp
-				if r, err = hRead(br, false); err != nil {
+				if r, err = hRead(c, false); err != nil {
 					break
 				}
 				rs = append(rs, r)
 			}
 			c.Close()
-			if !hClosed(err) {
+			if !rawhttp.Closed(err) {
 				t.Errorf("cut #%d %q: connection not ended: %v", i, p, err)
 			}
 			for _, r := range rs {
@@ -1120,9 +1064,8 @@ func hPipelining(t *testing.T, s *hSuite, g *hGate) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		wrote := make(chan error, 1)
 		go func() { _, err := io.WriteString(c, payload.String()); wrote <- err }()
-		br := bufio.NewReader(c)
 		for i, q := range reqs {
-			r, err := hRead(br, q.head)
+			r, err := hRead(c, q.head)
 			if err != nil {
 				t.Errorf("%s: answer #%d of %d: %v", name, i, len(reqs), err)
 				return
@@ -1136,7 +1079,7 @@ func hPipelining(t *testing.T, s *hSuite, g *hGate) {
 			t.Errorf("%s: write: %v", name, err)
 		}
 		io.WriteString(c, reqs[0].raw)
-		if r, err := hRead(br, reqs[0].head); err != nil || r.status != reqs[0].status {
+		if r, err := hRead(c, reqs[0].head); err != nil || r.status != reqs[0].status {
 			t.Errorf("%s: the connection is not usable after the pipeline: %v", name, err)
 		}
 	}
@@ -1156,7 +1099,7 @@ func hPipelining(t *testing.T, s *hSuite, g *hGate) {
 		payload.WriteString(r.raw)
 	}
 	rs, err := g.exchange(t, payload.String()+reqs[6].raw, false)
-	if len(rs) != 3 || !hClosed(err) {
+	if len(rs) != 3 || !rawhttp.Closed(err) {
 		t.Errorf("pipeline with a broken request: %d answers (%v), want 3 then close", len(rs), err)
 	}
 	for i, r := range rs {
@@ -1169,7 +1112,7 @@ func hPipelining(t *testing.T, s *hSuite, g *hGate) {
 	for i := 0; i < 5; i++ {
 		c := g.dial(t)
 		io.WriteString(c, many[0].raw+many[1].raw+many[2].raw+"GET /auth HTTP/1.1\r\nHost: ga")
-		c.(*net.TCPConn).SetLinger(0)
+		c.Conn.(*net.TCPConn).SetLinger(0)
 		c.Close()
 	}
 }
@@ -1207,7 +1150,7 @@ func hPathsAndMethods(t *testing.T, s *hSuite, g *hGate) {
 		for _, r := range rs {
 			hCheck(t, fmt.Sprintf("method %.20q", m), r, false)
 		}
-		if len(rs) == 0 && !hClosed(err) {
+		if len(rs) == 0 && !rawhttp.Closed(err) {
 			t.Errorf("method %.20q: %v", m, err)
 		}
 	}
@@ -1245,7 +1188,7 @@ func hSlowloris(t *testing.T, s *hSuite) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			c, err := net.Dial("tcp", g.addr)
+			c, err := rawhttp.Dial("tcp", g.addr, 2*time.Second)
 			if err != nil {
 				results[i].err = err
 				return
@@ -1271,9 +1214,8 @@ func hSlowloris(t *testing.T, s *hSuite) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				br := bufio.NewReader(c)
 				for {
-					r, err := hRead(br, false)
+					r, err := hRead(c, false)
 					if err != nil {
 						results[i].err = err
 						results[i].closedAfter = time.Since(start)
@@ -1324,7 +1266,7 @@ func hSlowloris(t *testing.T, s *hSuite) {
 	counts := map[string]int{}
 	for i, r := range results {
 		what := fmt.Sprintf("slow connection #%d (%s)", i, r.kind)
-		if !hClosed(r.err) {
+		if !rawhttp.Closed(r.err) {
 			t.Errorf("%s: not closed by the gate: %v", what, r.err)
 			continue
 		}
@@ -1348,7 +1290,7 @@ func hSlowloris(t *testing.T, s *hSuite) {
 // the gate recovers once read_timeout has cleared the idle ones.
 func hMaxConns(t *testing.T, s *hSuite) {
 	g := s.start(t, "max-conns", hConfig+"max_conns = 10\n", "127.0.0.1:0")
-	var conns []net.Conn
+	var conns []*rawhttp.Conn
 	for i := 0; i < 10; i++ {
 		c := g.dial(t)
 		io.WriteString(c, "GET /auth HTTP/1.1\r\n")
@@ -1411,7 +1353,7 @@ func hProcess(t *testing.T, s *hSuite) {
 		"GET /auth HTTP/1.1\r\nHost: gate\r\nCookie: auth_tkt=" + tk + strings.Repeat("; c=1", 20<<10),
 	} {
 		rs, err := g.exchange(t, payload, false)
-		if len(rs) != 1 || rs[0].status != 431 || !hClosed(err) {
+		if len(rs) != 1 || rs[0].status != 431 || !rawhttp.Closed(err) {
 			t.Errorf("process: oversized: %d answers (%v), want one 431 and close", len(rs), err)
 		}
 	}
@@ -1484,12 +1426,11 @@ func hLogAttribution(t *testing.T, s *hSuite) {
 	c := g.dial(t)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
 	// Five pairs: within the debug log's rate limit (10 a second).
 	for i := 0; i < 5; i++ {
 		for _, h := range []string{"Cookie: auth_tkt=" + hB64(s.forge("canary-uid", "", "", hLocalhost, time.Now())), "Cookie: other=1", "Cookie: auth_tkt=short"} {
 			io.WriteString(c, g.request("GET", "/auth", h))
-			r, err := hRead(br, false)
+			r, err := hRead(c, false)
 			if err != nil {
 				t.Fatal(err)
 			}
