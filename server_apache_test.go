@@ -1,25 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tktgate/tktgate/internal/apachetest"
 	"github.com/tktgate/tktgate/internal/e2e"
+	"github.com/tktgate/tktgate/internal/rawhttp"
 	"github.com/tktgate/tktgate/verifier"
 )
 
@@ -1271,8 +1268,7 @@ func (e *adEnv) backURL(t *testing.T) {
 // X-Remote-User value, which mod_auth_tkt exports as is.
 type adClient struct {
 	addr string
-	c    net.Conn
-	r    *bufio.Reader
+	c    *rawhttp.Conn
 }
 
 type adAnswer struct {
@@ -1310,11 +1306,7 @@ func (cl *adClient) close() {
 
 func (cl *adClient) do(t *testing.T, method, path string, headers []string) adAnswer {
 	t.Helper()
-	req := method + " " + path + " HTTP/1.1\r\nHost: gate\r\n"
-	for _, h := range headers {
-		req += h + "\r\n"
-	}
-	req += "\r\n"
+	req := rawhttp.Request(method, path, "gate", headers...)
 	for attempt := 0; ; attempt++ {
 		a, err := cl.roundTrip(req)
 		if err == nil {
@@ -1330,57 +1322,23 @@ func (cl *adClient) do(t *testing.T, method, path string, headers []string) adAn
 func (cl *adClient) roundTrip(req string) (adAnswer, error) {
 	var a adAnswer
 	if cl.c == nil {
-		c, err := net.DialTimeout("tcp", cl.addr, 5*time.Second)
+		c, err := rawhttp.Dial("tcp", cl.addr, 5*time.Second)
 		if err != nil {
 			return a, err
 		}
-		cl.c, cl.r = c, bufio.NewReader(c)
+		cl.c = c
 	}
 	cl.c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(cl.c, req); err != nil {
-		return a, err
-	}
-	line, err := cl.r.ReadString('\n')
+	r, err := cl.c.RoundTrip(req)
 	if err != nil {
 		return a, err
 	}
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return a, fmt.Errorf("status line %q", line)
-	}
-	if a.status, err = strconv.Atoi(f[1]); err != nil {
-		return a, fmt.Errorf("status line %q", line)
-	}
-	length, closing := 0, false
-	for {
-		line, err := cl.r.ReadString('\n')
-		if err != nil {
-			return a, err
-		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			break
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			return a, fmt.Errorf("header line %q", line)
-		}
+	a.status = r.Status
+	for _, f := range r.Fields {
 		// fasthttp writes "Name: value"; one space is the separator.
-		v = strings.TrimPrefix(v, " ")
-		a.header = append(a.header, [2]string{k, v})
-		switch {
-		case strings.EqualFold(k, "Content-Length"):
-			if length, err = strconv.Atoi(v); err != nil {
-				return a, fmt.Errorf("header line %q", line)
-			}
-		case strings.EqualFold(k, "Connection") && strings.EqualFold(v, "close"):
-			closing = true
-		}
+		a.header = append(a.header, [2]string{f.Name, strings.TrimPrefix(f.Value, " ")})
 	}
-	if _, err := io.CopyN(io.Discard, cl.r, int64(length)); err != nil {
-		return a, err
-	}
-	if closing {
+	if r.Close {
 		cl.close()
 	}
 	return a, nil
