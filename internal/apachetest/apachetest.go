@@ -1,12 +1,9 @@
 package apachetest
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -21,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tktgate/tktgate/internal/e2e"
+	"github.com/tktgate/tktgate/internal/rawhttp"
 )
 
 // Where Debian's apache2 and libapache2-mod-auth-tkt packages install
@@ -108,12 +106,7 @@ type Server struct {
 	output  *e2e.Buffer   // apache2's stdout and stderr (errors before ErrorLog opens)
 
 	mu   sync.Mutex
-	idle []*conn
-}
-
-type conn struct {
-	net.Conn
-	r *bufio.Reader
+	idle []*rawhttp.Conn
 }
 
 // Start writes a configuration for cfg, starts Apache on it and waits until
@@ -436,17 +429,16 @@ func (s *Server) do(path string, header http.Header) (Result, error) {
 	if path == "" || path[0] != '/' || strings.ContainsAny(path, " \r\n\x00") {
 		return Result{}, fmt.Errorf("bad path %q", path)
 	}
-	var req bytes.Buffer
-	fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: %s\r\n", path, s.Addr)
+	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(header)) {
 		for _, v := range header[k] {
 			if strings.ContainsAny(k, " :\r\n\x00") || strings.ContainsAny(v, "\r\n\x00") {
 				return Result{}, fmt.Errorf("header %q: %q cannot be sent", k, v)
 			}
-			fmt.Fprintf(&req, "%s: %s\r\n", k, v)
+			lines = append(lines, k+": "+v)
 		}
 	}
-	req.WriteString("\r\n")
+	req := rawhttp.Request("GET", path, s.Addr, lines...)
 
 	// A reused connection may have been closed by the server in the
 	// meantime; then the request is sent once more on a new one.
@@ -455,7 +447,7 @@ func (s *Server) do(path string, header http.Header) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		res, keep, err := roundTrip(c, req.Bytes())
+		res, keep, err := roundTrip(c, req)
 		if err != nil {
 			c.Close()
 			if reused {
@@ -472,28 +464,21 @@ func (s *Server) do(path string, header http.Header) (Result, error) {
 	}
 }
 
-func roundTrip(c *conn, req []byte) (res Result, keep bool, err error) {
+func roundTrip(c *rawhttp.Conn, req string) (res Result, keep bool, err error) {
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := c.Write(req); err != nil {
-		return res, false, err
-	}
-	resp, err := http.ReadResponse(c.r, nil)
+	resp, err := c.RoundTrip(req)
 	if err != nil {
 		return res, false, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return res, false, err
-	}
+	h := resp.Header()
 	res = Result{
-		Status:    resp.StatusCode,
-		Location:  resp.Header.Get("Location"),
-		SetCookie: resp.Header.Values("Set-Cookie"),
-		Header:    resp.Header,
+		Status:    resp.Status,
+		Location:  h.Get("Location"),
+		SetCookie: h.Values("Set-Cookie"),
+		Header:    h,
 	}
-	if resp.StatusCode == http.StatusOK {
-		if err := res.parseEcho(body); err != nil {
+	if resp.Status == http.StatusOK {
+		if err := res.parseEcho([]byte(resp.Body)); err != nil {
 			return res, false, err
 		}
 	}
@@ -535,7 +520,7 @@ func (r *Result) parseEcho(body []byte) error {
 	return nil
 }
 
-func (s *Server) getConn(fresh bool) (c *conn, reused bool, err error) {
+func (s *Server) getConn(fresh bool) (c *rawhttp.Conn, reused bool, err error) {
 	if !fresh {
 		s.mu.Lock()
 		if n := len(s.idle); n > 0 {
@@ -547,14 +532,11 @@ func (s *Server) getConn(fresh bool) (c *conn, reused bool, err error) {
 			return c, true, nil
 		}
 	}
-	nc, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
-	if err != nil {
-		return nil, false, err
-	}
-	return &conn{Conn: nc, r: bufio.NewReader(nc)}, false, nil
+	c, err = rawhttp.Dial("tcp", s.Addr, 5*time.Second)
+	return c, false, err
 }
 
-func (s *Server) putConn(c *conn) {
+func (s *Server) putConn(c *rawhttp.Conn) {
 	s.mu.Lock()
 	s.idle = append(s.idle, c)
 	s.mu.Unlock()

@@ -125,15 +125,9 @@ func Read(br *bufio.Reader, head bool) (*Response, error) {
 	if head || r.Status < 200 || r.Status == 204 || r.Status == 304 {
 		return r, nil
 	}
-	if te := r.Values("Transfer-Encoding"); len(te) > 0 {
-		if len(te) != 1 || !strings.EqualFold(strings.Trim(te[0], " \t"), "chunked") {
-			return nil, fmt.Errorf("Transfer-Encoding %q in %q", te, r.Raw())
-		}
-		return r, r.readChunked(br)
-	}
 	cl := r.Values("Content-Length")
 	if len(cl) != 1 {
-		return nil, fmt.Errorf("answer without one Content-Length: %q", r.Raw())
+		return nil, fmt.Errorf("answer without one Content-Length (chunked bodies are not read): %q", r.Raw())
 	}
 	n, err := strconv.Atoi(strings.Trim(cl[0], " \t"))
 	if err != nil || n < 0 || n > maxBody {
@@ -145,40 +139,6 @@ func Read(br *bufio.Reader, head bool) (*Response, error) {
 	}
 	r.Body = string(b)
 	return r, nil
-}
-
-func (r *Response) readChunked(br *bufio.Reader) error {
-	var body strings.Builder
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("chunked body cut short after %q: %w", r.Raw(), err)
-		}
-		sz, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), ";")
-		n, err := strconv.ParseUint(strings.TrimSpace(sz), 16, 31)
-		if err != nil || body.Len()+int(n) > maxBody {
-			return fmt.Errorf("bad chunk size line %q after %q", line, r.Raw())
-		}
-		if n == 0 {
-			break
-		}
-		b := make([]byte, n+2)
-		if _, err := io.ReadFull(br, b); err != nil || string(b[n:]) != "\r\n" {
-			return fmt.Errorf("chunk cut short after %q: %v", r.Raw(), err)
-		}
-		body.Write(b[:n])
-	}
-	for { // trailers, up to the empty line
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("chunked body cut short after %q: %w", r.Raw(), err)
-		}
-		if line == "\r\n" || line == "\n" {
-			break
-		}
-	}
-	r.Body = body.String()
-	return nil
 }
 
 // Closed says whether err is the server ending the connection (as opposed

@@ -11,8 +11,7 @@ import (
 func TestRead(t *testing.T) {
 	in := "HTTP/1.1 100 Continue\r\n\r\n" +
 		"HTTP/1.1 200 OK\r\nX-Remote-User:  alice \t\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nContent-Length: 3\r\n\r\nabc" +
-		"HTTP/1.1 302 Found\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" + // answers a HEAD
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x\r\nab\r\n1\r\nc\r\n0\r\nT: 1\r\n\r\n"
+		"HTTP/1.1 302 Found\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" // answers a HEAD
 	br := bufio.NewReader(strings.NewReader(in))
 	r, err := Read(br, false)
 	if err != nil {
@@ -26,9 +25,6 @@ func TestRead(t *testing.T) {
 	if r, err = Read(br, true); err != nil || r.Status != 302 || r.Body != "" || !r.Close {
 		t.Errorf("HEAD answer %+v, %v", r, err)
 	}
-	if r, err = Read(br, false); err != nil || r.Body != "abc" {
-		t.Errorf("chunked answer %+v, %v", r, err)
-	}
 	if _, err = Read(br, false); err != io.EOF {
 		t.Errorf("at the end: %v, want io.EOF", err)
 	}
@@ -36,6 +32,7 @@ func TestRead(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab",
 		"HTTP/1.1 200 OK\r\nX: 1\r\n",
 		"HTTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nno colon\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\n folded: 1\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
