@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -98,13 +97,11 @@ type apacheEnv struct {
 func startApacheEnv(t *testing.T, d verifier.Digest) *apacheEnv {
 	e := &apacheEnv{
 		digest: d,
-		// Spaces and punctuation, to see they reach the digest intact.
-		secret: "current secret #" + d.String() + " (tktgate)",
-		old:    "old secret, " + d.String(),
 		locs:   map[string]apacheLoc{},
 		vs:     map[string]*verifier.Verifier{},
 		strict: map[string]*verifier.Verifier{},
 	}
+	e.secret, e.old = apachetest.Secrets(d.String())
 	cfg := apachetest.Config{Secret: e.secret, OldSecret: e.old, DigestType: d.String()}
 	for _, l := range apacheLocs {
 		cfg.Locations = append(cfg.Locations, apachetest.Location{
@@ -152,14 +149,8 @@ type apacheTkt struct {
 // text is the raw ticket, signed by apachetest's reference signer
 // rather than by the package under test.
 func (e *apacheEnv) text(k apacheTkt) string {
-	secret := e.secret
-	if k.old {
-		secret = e.old
-	}
-	if k.secret != "" {
-		secret = k.secret
-	}
-	return apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: secret, Bang2: k.bang2, TSText: k.tsText}.Text(e.digest.String())
+	t := apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: k.secret, Bang2: k.bang2, TSText: k.tsText}
+	return apachetest.Signer{Digest: e.digest.String(), Secret: e.secret, Old: e.old}.Text(t, k.old)
 }
 
 // apacheCase is one request.
@@ -380,37 +371,18 @@ func TestApache(t *testing.T) {
 // differential runs the cases through both sides and reports every
 // disagreement, a few per family in full.
 func (e *apacheEnv) differential(t *testing.T, cases []apacheCase) {
-	type tally struct{ n, bad int }
-	stats := map[string]map[string]int{}
-	fails := map[string]*tally{}
+	var fams apachetest.Families
 	for _, c := range cases {
 		v := e.vs[c.loc]
 		r := e.run(t, c, v)
 		e.compare(r, v)
-		if stats[c.family] == nil {
-			stats[c.family] = map[string]int{}
-			fails[c.family] = &tally{}
-		}
-		stats[c.family][r.aOut]++
+		keys := []string{r.aOut}
 		if apacheSentTicket(r.apache.SetCookie) != "" {
-			stats[c.family]["refreshed"]++
+			keys = append(keys, "refreshed")
 		}
-		f := fails[c.family]
-		f.n++
-		if len(r.problems) > 0 {
-			f.bad++
-			if f.bad <= 5 {
-				t.Errorf("%v", r)
-			}
-		}
+		fams.Add(t, c.family, len(r.problems) > 0, r, keys...)
 	}
-	for _, fam := range slices.Sorted(maps.Keys(stats)) {
-		f := fails[fam]
-		t.Logf("%-10s %4d cases, Apache: %v", fam, f.n, stats[fam])
-		if f.bad > 5 {
-			t.Errorf("%s: %d of %d cases disagree (first 5 shown)", fam, f.bad, f.n)
-		}
-	}
+	fams.Done(t)
 }
 
 // deliberate checks what the differential leaves out: Go must refuse,
@@ -560,12 +532,7 @@ func (g *apacheGen) cases() []apacheCase {
 		switch i % 10 {
 		case 0: // one hex digit of the digest
 			note = "digest digit"
-			j := g.Rand.IntN(hl)
-			d := "0123456789abcdef"[g.Rand.IntN(16)]
-			for d == text[j] {
-				d = "0123456789abcdef"[g.Rand.IntN(16)]
-			}
-			text = text[:j] + string(d) + text[j+1:]
+			text = g.FlipDigit(text, hl)
 		case 1: // upper-case digest: the comparison is case-sensitive
 			note = "upper-case digest"
 			text = strings.ToUpper(text[:hl]) + text[hl:]
@@ -633,19 +600,22 @@ func (g *apacheGen) ipCases() []apacheCase {
 		k.ip = signed
 		cs = append(cs, apacheCase{family: "ip", loc: loc, ip: from, cookie: apacheCookieOf(g.EncAny(g.e.text(k))), want: want})
 	}
+	want := func(c apachetest.AddrCase) string {
+		if c.Match {
+			return apacheOK
+		}
+		return apacheLogin
+	}
 	zero := netip.IPv4Unspecified()
 	for range 6 {
-		a, b := g.IPv4(), g.IPv4()
-		v6 := fmt.Sprintf("2001:db8::%x", g.Rand.IntN(0xffff)+1)
-		add("/plain", a, a.String(), apacheOK)
-		add("/plain", a, b.String(), apacheLogin)
-		add("/plain", a, "", apacheLogin)
-		add("/plain", a, "::ffff:"+a.String(), apacheOK)
-		add("/plain", a, v6, apacheLogin)
-		add("/plain", zero, v6, apacheLogin) // IPv6 is not 0.0.0.0 without TKTAuthIgnoreIP
-		add("/noip", zero, v6, apacheOK)
-		add("/noip", zero, b.String(), apacheOK)
-		add("/noip", a, a.String(), apacheLogin) // ignore-IP tickets are signed with 0.0.0.0
+		checked, ignored := g.AddrCases()
+		for _, c := range checked {
+			add("/plain", c.Signed, c.From, want(c))
+		}
+		for _, c := range ignored {
+			add("/noip", c.Signed, c.From, want(c))
+		}
+		a, b := checked[0].Signed, netip.MustParseAddr(checked[1].From)
 		add("/timeout", a, a.String(), apacheOK)
 		add("/timeout", b, a.String(), apacheLogin)
 	}
@@ -788,28 +758,11 @@ func (g *apacheGen) cookieCases() []apacheCase {
 		f := func(want string, lines ...string) {
 			cs = append(cs, apacheCase{family: "cookie", loc: "/plain", cookie: lines, want: want})
 		}
-		f(apacheOK, "auth_tkt="+good)
-		f(apacheOK, "a=1; auth_tkt="+good)
-		f(apacheOK, "a=1;auth_tkt="+good)
-		f(apacheOK, "auth_tkt="+good+"; a=1")
-		f(apacheOK, "auth_tkt="+good+";auth_tkt="+bad)
-		f(apacheLogin, "xauth_tkt="+good)
-		f(apacheOK, "xauth_tkt=1; auth_tkt="+good)
-		f(apacheOK, "auth_tkt=; auth_tkt="+good)           // empty values are skipped
-		f(apacheLogin, `auth_tkt=""; auth_tkt=`+good)      // "" is not empty
-		f(apacheLogin, "auth_tkt=garbage; auth_tkt="+good) // only the first counts
-		f(apacheLogin, "auth_tkt="+bad+"; auth_tkt="+good) // even if too old to matter
-		f(apacheOK, "a=1", "auth_tkt="+good)               // joined with ", "
-		f(apacheLogin, "auth_tkt=x", "auth_tkt="+good)
-		f("", "auth_tkt=", "auth_tkt="+good)   // value ", auth_tkt=..."
-		f(apacheLogin, "a=1;\tauth_tkt="+good) // a tab is no separator
-		f(apacheLogin, "AUTH_TKT="+good)
+		for _, c := range apachetest.CookieCases(good, bad) {
+			f(c.Want(apacheOK, apacheLogin), c.Lines...)
+		}
 		f(apacheLogin, "auth_tkt ="+good)
-		f("", "auth_tkt="+good+" ") // untrimmed
 		f("", "auth_tkt= "+good)
-		f(apacheLogin) // no Cookie header
-		f(apacheLogin, "auth_tkt")
-		f(apacheLogin, "auth_tkt="+good[:len(good)/2])
 	}
 	return cs
 }

@@ -241,3 +241,101 @@ func Escape(s string, all bool) string {
 	}
 	return b.String()
 }
+
+// FlipDigit is text with one of its first n bytes, hex digits (the
+// digest), changed to another hex digit.
+func (g *Gen) FlipDigit(text string, n int) string {
+	j := g.Rand.IntN(n)
+	d := "0123456789abcdef"[g.Rand.IntN(16)]
+	for d == text[j] {
+		d = "0123456789abcdef"[g.Rand.IntN(16)]
+	}
+	return text[:j] + string(d) + text[j+1:]
+}
+
+// AddrCase is a ticket signed for Signed (the zero Addr signs as 0.0.0.0)
+// sent from From, an X-Real-IP ("" for 127.0.0.1), and whether the two
+// go together.
+type AddrCase struct {
+	Signed netip.Addr
+	From   string
+	Match  bool
+}
+
+// AddrCases draws two IPv4 addresses and an IPv6 one and pairs them into
+// tickets and clients: checked for a location that checks the IP, in
+// this order: the same address, another one, none (127.0.0.1), the same
+// IPv4-mapped, IPv6, and IPv6 with a 0.0.0.0 ticket; ignored for one with
+// TKTAuthIgnoreIP, where only 0.0.0.0 tickets go: from IPv6, from another
+// address, and a ticket signed for its client.
+func (g *Gen) AddrCases() (checked, ignored []AddrCase) {
+	a, b := g.IPv4(), g.IPv4()
+	v6 := fmt.Sprintf("2001:db8::%x", g.Rand.IntN(0xffff)+1)
+	zero := netip.Addr{}
+	checked = []AddrCase{
+		{a, a.String(), true},
+		{a, b.String(), false},
+		{a, "", false},
+		{a, "::ffff:" + a.String(), true},
+		{a, v6, false},
+		{zero, v6, false}, // IPv6 is not 0.0.0.0 without TKTAuthIgnoreIP
+	}
+	ignored = []AddrCase{
+		{zero, v6, true},
+		{zero, b.String(), true},
+		{a, a.String(), false}, // ignore-IP tickets are signed with 0.0.0.0
+	}
+	return checked, ignored
+}
+
+// CookieCase is a Cookie header around one good ticket.
+type CookieCase struct {
+	Lines []string // the Cookie lines, in order; none: no Cookie header
+	// Accept: mod_auth_tkt reads the good ticket; else it finds no valid
+	// one, unless Open: the two sides are compared without an
+	// expectation.
+	Accept, Open bool
+}
+
+// CookieCases are the Cookie headers both differential tests send (each
+// adds its own) around good, a valid ticket as an auth_tkt value, and
+// bad, one for a wrong secret.
+func CookieCases(good, bad string) []CookieCase {
+	ok := func(lines ...string) CookieCase { return CookieCase{Lines: lines, Accept: true} }
+	no := func(lines ...string) CookieCase { return CookieCase{Lines: lines} }
+	open := func(lines ...string) CookieCase { return CookieCase{Lines: lines, Open: true} }
+	return []CookieCase{
+		ok("auth_tkt=" + good),
+		ok("a=1; auth_tkt=" + good),
+		ok("a=1;auth_tkt=" + good),
+		ok("auth_tkt=" + good + "; a=1"),
+		ok("auth_tkt=" + good + ";auth_tkt=" + bad),
+		no("xauth_tkt=" + good),
+		ok("xauth_tkt=1; auth_tkt=" + good),
+		ok("auth_tkt=; auth_tkt=" + good),            // empty values are skipped
+		no(`auth_tkt=""; auth_tkt=` + good),          // "" is not empty
+		no("auth_tkt=garbage; auth_tkt=" + good),     // only the first counts
+		no("auth_tkt=" + bad + "; auth_tkt=" + good), // even if too old to matter
+		ok("a=1", "auth_tkt="+good),                  // joined with ", "
+		no("auth_tkt=x", "auth_tkt="+good),
+		open("auth_tkt=", "auth_tkt="+good), // value ", auth_tkt=..."
+		no("a=1;\tauth_tkt=" + good),        // a tab is no separator
+		no("AUTH_TKT=" + good),
+		open("auth_tkt=" + good + " "), // untrimmed
+		no(),                           // no Cookie header
+		no("auth_tkt"),
+		no("auth_tkt=" + good[:len(good)/2]),
+	}
+}
+
+// Want is the outcome to expect, in the caller's words for an accepted
+// ticket and for none; "" when Open.
+func (c CookieCase) Want(ok, none string) string {
+	switch {
+	case c.Open:
+		return ""
+	case c.Accept:
+		return ok
+	}
+	return none
+}
