@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"os"
@@ -146,13 +145,8 @@ type adEnv struct {
 }
 
 func adStart(t *testing.T, d verifier.Digest) *adEnv {
-	e := &adEnv{
-		digest: d,
-		secret: "current secret #" + d.String() + " (tktgate)",
-		old:    "old secret, " + d.String(),
-		locs:   map[string]adLoc{},
-		vs:     map[string]*verifier.Verifier{},
-	}
+	e := &adEnv{digest: d, locs: map[string]adLoc{}, vs: map[string]*verifier.Verifier{}}
+	e.secret, e.old = apachetest.Secrets(d.String())
 	cfg := apachetest.Config{Secret: e.secret, OldSecret: e.old, DigestType: d.String()}
 	var toml strings.Builder
 	fmt.Fprintf(&toml, "[ticket]\nsecret = %q\nsecret_old = %q\ndigest_type = %q\n", e.secret, e.old, d.String())
@@ -194,14 +188,8 @@ type adTkt struct {
 }
 
 func (e *adEnv) text(k adTkt) string {
-	secret := e.secret
-	if k.old {
-		secret = e.old
-	}
-	if k.secret != "" {
-		secret = k.secret
-	}
-	return apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: secret, Bang2: k.bang2}.Text(e.digest.String())
+	t := apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: k.secret, Bang2: k.bang2}
+	return apachetest.Signer{Digest: e.digest.String(), Secret: e.secret, Old: e.old}.Text(t, k.old)
 }
 
 func (k adTkt) fields() *[3]string { return &[3]string{k.uid, k.tokens, k.data} }
@@ -238,98 +226,47 @@ func (c adCase) clientIP() netip.Addr {
 	return netip.MustParseAddr(c.ip)
 }
 
+// adGen makes the cases for one env.
 type adGen struct {
-	e   *adEnv
-	rng *rand.Rand
-	now time.Time
+	*apachetest.Gen
+	e *adEnv
 }
 
-func (g *adGen) ts(age time.Duration) uint32 { return uint32(g.now.Add(-age).Unix()) }
+func newADGen(e *adEnv, seed uint64) *adGen {
+	g := &adGen{Gen: apachetest.NewGen(seed, uint64(e.digest)), e: e}
+	// White space at the ends of a raw value is trimmed by both servers.
+	g.Words, g.Encodings, g.BothEnds = adWords, adEncodings, true
+	return g
+}
+
+// ts is the timestamp of a ticket age old.
+func (g *adGen) ts(age time.Duration) uint32 { return g.TS(-age) }
 
 // freshAge is an age past no boundary but "always"'s (which is 0).
 func (g *adGen) freshAge() time.Duration {
-	return 2*time.Minute + time.Duration(g.rng.Int64N(int64(18*time.Minute)))
+	return 2*time.Minute + time.Duration(g.Rand.Int64N(int64(18*time.Minute)))
 }
 
-func (g *adGen) pick(xs ...string) string { return xs[g.rng.IntN(len(xs))] }
-
-// adSafe are bytes a raw ticket can carry anywhere in a Cookie header.
-const adSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-_@+=,:/%#~*()[]{}<>?'&$^`|\\"
-
+// adWords are Field's words here: apachetest.Words but "😀".
 var adWords = []string{"alice", "jürgen", "Zoë", "日本語", "o'neil", "a b", "a,b", "user@example.com", "%41", "%21", "=="}
 
-func (g *adGen) field(max int, bang bool) string {
-	n := g.rng.IntN(max + 1)
-	var b []byte
-	for len(b) < n {
-		switch k := g.rng.IntN(20); {
-		case k == 0:
-			b = append(b, adWords[g.rng.IntN(len(adWords))]...)
-		case k == 1:
-			b = append(b, byte(0x80+g.rng.IntN(0x80)))
-		case k == 2 && bang:
-			b = append(b, '!')
-		default:
-			b = append(b, adSafe[g.rng.IntN(len(adSafe))])
-		}
-	}
-	// White space at the ends of a raw value is trimmed by both servers.
-	if len(b) > 0 && (b[len(b)-1] == ' ' || b[0] == ' ') {
-		b = append(append([]byte{'x'}, b...), 'x')
-	}
-	return string(b)
-}
-
-func (g *adGen) tokens(need []string) string {
-	pool := []string{"user", "ops", "Admin", "admin2", "x y", "", "editors"}
-	var ts []string
-	for range g.rng.IntN(3) {
-		ts = append(ts, g.pick(pool...))
-	}
-	if len(need) > 0 && g.rng.IntN(5) > 0 {
-		ts = slices.Insert(ts, g.rng.IntN(len(ts)+1), g.pick(need...))
-	}
-	return strings.Join(ts, ",")
-}
-
-func (g *adGen) ipv4() netip.Addr {
-	for {
-		var a [4]byte
-		for i := range a {
-			a[i] = byte(g.rng.IntN(256))
-		}
-		if a[0] != 127 && a != [4]byte{255, 255, 255, 255} {
-			return netip.AddrFrom4(a)
-		}
-	}
-}
-
-// client is the X-Real-IP to send and the address to sign for.
-func (g *adGen) client() (string, netip.Addr) {
-	switch g.rng.IntN(12) {
-	case 0, 1, 2:
-		return "", netip.MustParseAddr("127.0.0.1")
-	case 3:
-		a := g.ipv4()
-		return "::ffff:" + a.String(), a
-	case 4:
-		// IPv6: only valid where the IP is ignored.
-		return fmt.Sprintf("2001:db8::%x", 1+g.rng.IntN(0xfffe)), netip.Addr{}
-	}
-	a := g.ipv4()
-	return a.String(), a
-}
+// adEncodings are the cookie encodings the random cases use.
+var adEncodings = []string{"raw", "base64", "base64-nopad", "url-escaped", "quoted-raw", "quoted-base64"}
 
 // tkt is a random ticket for loc, valid for the client returned.
 func (g *adGen) tkt(loc string, age time.Duration) (adTkt, string) {
 	l := g.e.locs[loc]
-	hdr, ip := g.client()
-	k := adTkt{uid: g.field(12, false), tokens: g.tokens(l.tokens), data: g.field(24, true), ts: g.ts(age), ip: ip}
+	hdr, ip := g.Client(true)
+	need := l.tokens
+	if len(need) > 0 && g.Rand.IntN(5) == 0 {
+		need = nil // a ticket without the token
+	}
+	k := adTkt{uid: g.Field(12, false), tokens: g.Tokens(need), data: g.Field(24, true), ts: g.ts(age), ip: ip}
 	k.uid, k.tokens = apachetest.Untrimmed(k.uid, k.tokens)
 	if l.ignoreIP {
 		k.ip = netip.Addr{}
 	}
-	k.bang2 = strings.Contains(k.data, "!") || g.rng.IntN(8) == 0
+	k.bang2 = strings.Contains(k.data, "!") || g.Rand.IntN(8) == 0
 	return k, hdr
 }
 
@@ -345,7 +282,7 @@ func (g *adGen) wantFor(loc string, k adTkt, hdr string) (string, *[3]string) {
 		}
 		return adLogin, nil
 	}
-	if l.timeout > 0 && g.now.Sub(time.Unix(int64(k.ts), 0)) > l.timeout {
+	if l.timeout > 0 && g.Now.Sub(time.Unix(int64(k.ts), 0)) > l.timeout {
 		if l.guest && l.fallback {
 			return g.guestWant(l), nil
 		}
@@ -374,61 +311,11 @@ func (g *adGen) tokenWant(l adLoc, tokens string) string {
 	return adUnauth
 }
 
-var adEncodings = []string{"raw", "base64", "base64-nopad", "escaped", "quoted-raw", "quoted-base64"}
-
-func (g *adGen) encode(enc, text string) string {
-	b64 := base64.StdEncoding.EncodeToString([]byte(text))
-	switch enc {
-	case "raw":
-		return text
-	case "base64":
-		return b64
-	case "base64-nopad":
-		return strings.TrimRight(b64, "=")
-	case "escaped":
-		return adEscape(text, g.rng.IntN(2) == 0)
-	case "quoted-raw":
-		return `"` + text + `"`
-	case "quoted-base64":
-		return `"` + b64 + `"`
-	}
-	panic("unknown encoding " + enc)
-}
-
-// encAny picks an encoding that carries text intact in a Cookie header:
-// a raw ticket cannot hold ';' and loses a trailing '"'.
-func (g *adGen) encAny(text string) string {
-	for {
-		enc := adEncodings[g.rng.IntN(len(adEncodings))]
-		if strings.HasSuffix(enc, "raw") && (strings.ContainsAny(text, ";") || strings.HasSuffix(text, `"`)) {
-			continue
-		}
-		return g.encode(enc, text)
-	}
-}
-
-// adEscape %-escapes every byte but letters and digits (all when all is
-// set, else only what must be: '!', '%', ';', '"', '&', '#', '+', space and
-// non-ASCII), in upper-case hex: a value for a Cookie or a query string.
-func adEscape(s string, all bool) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-		if alnum || !all && c < 0x80 && c > ' ' && !strings.ContainsRune("!%;\"&#+", rune(c)) {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
-}
-
 func adCookieOf(v string) []string { return []string{adCookie + "=" + v} }
 
 // suffix is a random sub-path and query without a ticket.
 func (g *adGen) suffix() string {
-	return g.pick("", "", "/", "/a/b.html", "/caf%C3%A9", "/x%20y/", "/~u/%7Ev", "?q=1", "?a=1&b==2;c&&d", "/p?x=a%20b&y", "?auth=1&auth_tkt2=3", "/s?=1&;")
+	return g.Pick("", "", "/", "/a/b.html", "/caf%C3%A9", "/x%20y/", "/~u/%7Ev", "?q=1", "?a=1&b==2;c&&d", "/p?x=a%20b&y", "?auth=1&auth_tkt2=3", "/s?=1&;")
 }
 
 func (g *adGen) cases() []adCase {
@@ -438,27 +325,22 @@ func (g *adGen) cases() []adCase {
 
 	// Valid tickets, every encoding, every location.
 	for range 80 {
-		loc := g.pick(adMain...)
+		loc := g.Pick(adMain...)
 		k, hdr := g.tkt(loc, g.freshAge())
-		add(g.valid("valid", "", loc, g.suffix(), k, hdr, adCookieOf(g.encAny(g.e.text(k)))))
+		add(g.valid("valid", "", loc, g.suffix(), k, hdr, adCookieOf(g.EncIntact(g.e.text(k)))))
 	}
 
 	// One change to a valid ticket.
 	hl := g.e.digest.HexLen()
 	for i := range 40 {
-		loc := g.pick(nonGuest...)
+		loc := g.Pick(nonGuest...)
 		k, hdr := g.tkt(loc, g.freshAge())
 		text := g.e.text(k)
 		var note string
 		switch i % 6 {
 		case 0:
 			note = "digest digit"
-			j := g.rng.IntN(hl)
-			d := "0123456789abcdef"[g.rng.IntN(16)]
-			for d == text[j] {
-				d = "0123456789abcdef"[g.rng.IntN(16)]
-			}
-			text = text[:j] + string(d) + text[j+1:]
+			text = g.FlipDigit(text, hl)
 		case 1:
 			note = "timestamp+1"
 			text = text[:hl] + fmt.Sprintf("%08x", k.ts+1) + text[hl+8:]
@@ -475,13 +357,13 @@ func (g *adGen) cases() []adCase {
 		case 5:
 			note = "other IP"
 			if g.e.locs[loc].ignoreIP {
-				k.ip = g.ipv4() // ignore-IP tickets must be signed for 0.0.0.0
+				k.ip = g.IPv4() // ignore-IP tickets must be signed for 0.0.0.0
 			} else {
 				k.ip = k.ip.Next()
 			}
 			text = g.e.text(k)
 		}
-		add(adCase{family: "tampered", note: note, loc: loc, suffix: g.suffix(), ip: hdr, cookie: adCookieOf(g.encAny(text)), want: adLogin})
+		add(adCase{family: "tampered", note: note, loc: loc, suffix: g.suffix(), ip: hdr, cookie: adCookieOf(g.EncIntact(text)), want: adLogin})
 	}
 
 	cs = append(cs, g.ipCases()...)
@@ -498,23 +380,28 @@ func (g *adGen) ipCases() []adCase {
 	add := func(loc string, signed netip.Addr, from, want string) {
 		k, _ := g.tkt(loc, g.freshAge())
 		k.ip = signed
-		cs = append(cs, adCase{family: "ip", loc: loc, suffix: g.suffix(), ip: from, cookie: adCookieOf(g.encAny(g.e.text(k))), want: want})
+		cs = append(cs, adCase{family: "ip", loc: loc, suffix: g.suffix(), ip: from, cookie: adCookieOf(g.EncIntact(g.e.text(k))), want: want})
 	}
+	want := func(c apachetest.AddrCase) string {
+		if c.Match {
+			return adOK
+		}
+		return adLogin
+	}
+	// Where each of AddrCases' checked cases is tried.
+	at := []string{"plain", "refresh", "plain", "always", "plain", "plain"}
 	zero := netip.Addr{}
 	lo := netip.MustParseAddr("127.0.0.1")
 	for range 3 {
-		a, b := g.ipv4(), g.ipv4()
-		v6 := fmt.Sprintf("2001:db8::%x", g.rng.IntN(0xffff)+1)
-		add("plain", a, a.String(), adOK)
-		add("refresh", a, b.String(), adLogin)
-		add("plain", a, "", adLogin)
-		add("always", a, "::ffff:"+a.String(), adOK)
-		add("plain", a, v6, adLogin)
-		add("plain", zero, v6, adLogin)
-		add("noip", zero, v6, adOK)
-		add("noip", zero, b.String(), adOK)
-		add("noip", a, a.String(), adLogin)
-		add("guest", a, b.String(), adOK) // a guest
+		checked, ignored := g.AddrCases()
+		for i, c := range checked {
+			add(at[i], c.Signed, c.From, want(c))
+		}
+		for _, c := range ignored {
+			add("noip", c.Signed, c.From, want(c))
+		}
+		other := checked[1]                          // signed for one address, sent from another
+		add("guest", other.Signed, other.From, adOK) // a guest
 		add("noip", zero, "::1", adOK)
 		add("plain", lo, "::1", adLogin)
 	}
@@ -522,7 +409,7 @@ func (g *adGen) ipCases() []adCase {
 	for range 2 {
 		k, _ := g.tkt("noip", 40*time.Minute)
 		k.ip = zero
-		cs = append(cs, adCase{family: "ip", note: "v6 refresh", loc: "noip", ip: "2001:db8::77", cookie: adCookieOf(g.encAny(g.e.text(k))), want: adOK, fields: k.fields()})
+		cs = append(cs, adCase{family: "ip", note: "v6 refresh", loc: "noip", ip: "2001:db8::77", cookie: adCookieOf(g.EncIntact(g.e.text(k))), want: adOK, fields: k.fields()})
 	}
 	return cs
 }
@@ -532,21 +419,21 @@ func (g *adGen) ipCases() []adCase {
 func (g *adGen) timeCases(n int) []adCase {
 	var cs []adCase
 	for len(cs) < n {
-		loc := g.pick("timeout", "refresh", "sum", "always", "default", "noip", "tokrefresh", "attrs", "guestfb", "guest")
+		loc := g.Pick("timeout", "refresh", "sum", "always", "default", "noip", "tokrefresh", "attrs", "guestfb", "guest")
 		l := g.e.locs[loc]
 		// From 4 minutes ahead (within max_future) to an hour past expiry.
-		age := time.Duration(g.rng.Int64N(int64(l.timeout+64*time.Minute))) - 4*time.Minute
+		age := time.Duration(g.Rand.Int64N(int64(l.timeout+64*time.Minute))) - 4*time.Minute
 		near := func(b time.Duration) bool { return (age - b).Abs() < adMargin }
 		if near(l.timeout) || near(time.Duration(float64(l.timeout)*(1-l.refresh))) {
 			continue
 		}
 		k, hdr := g.tkt(loc, age)
-		k.old = g.rng.IntN(5) == 0
+		k.old = g.Rand.IntN(5) == 0
 		note := fmt.Sprintf("age %v", age.Round(time.Second))
 		if k.old {
 			note += ", old secret"
 		}
-		cs = append(cs, g.valid("time", note, loc, g.suffix(), k, hdr, adCookieOf(g.encAny(g.e.text(k)))))
+		cs = append(cs, g.valid("time", note, loc, g.suffix(), k, hdr, adCookieOf(g.EncIntact(g.e.text(k)))))
 	}
 	return cs
 }
@@ -556,11 +443,11 @@ func (g *adGen) tokenCases() []adCase {
 	f := func(loc, tokens string, bang2 bool, age time.Duration) {
 		k, hdr := g.tkt(loc, age)
 		k.tokens, k.bang2 = tokens, bang2
-		k.data = g.field(12, false)
-		cs = append(cs, g.valid("tokens", fmt.Sprintf("age %v", age.Round(time.Second)), loc, "", k, hdr, adCookieOf(g.encAny(g.e.text(k)))))
+		k.data = g.Field(12, false)
+		cs = append(cs, g.valid("tokens", fmt.Sprintf("age %v", age.Round(time.Second)), loc, "", k, hdr, adCookieOf(g.EncIntact(g.e.text(k)))))
 	}
 	for _, tokens := range []string{"admin", "editor", "user,admin", "editor,user", ",admin", "user,,editor", "user", "Admin", "adminx", "ad min", ",", "", "ADMIN,EDITOR"} {
-		f("tokens", tokens, g.rng.IntN(2) == 0, g.freshAge())
+		f("tokens", tokens, g.Rand.IntN(2) == 0, g.freshAge())
 		// Past the refresh point: does a refused ticket get a new one?
 		f("tokrefresh", tokens, false, 40*time.Minute)
 	}
@@ -571,12 +458,12 @@ func (g *adGen) tokenCases() []adCase {
 func (g *adGen) cookieCases() []adCase {
 	var cs []adCase
 	lo := netip.MustParseAddr("127.0.0.1")
-	for _, enc := range []string{"raw", "base64", "escaped"} {
+	for _, enc := range []string{"raw", "base64", "url-escaped"} {
 		k := adTkt{uid: "carol", tokens: "t", data: "cookie test", ts: g.ts(g.freshAge()), ip: lo}
-		good := g.encode(enc, g.e.text(k))
-		bad := g.encode(enc, g.e.text(adTkt{uid: "carol", ts: g.ts(g.freshAge()), ip: lo, secret: "wrong"}))
+		good := g.Encode(enc, g.e.text(k))
+		bad := g.Encode(enc, g.e.text(adTkt{uid: "carol", ts: g.ts(g.freshAge()), ip: lo, secret: "wrong"}))
 		f := func(want string, lines ...string) {
-			c := adCase{family: "cookie", note: enc, loc: g.pick("plain", "refresh", "guest"), cookie: lines, want: want}
+			c := adCase{family: "cookie", note: enc, loc: g.Pick("plain", "refresh", "guest"), cookie: lines, want: want}
 			if want == adOK {
 				c.fields = k.fields()
 			}
@@ -585,29 +472,12 @@ func (g *adGen) cookieCases() []adCase {
 			}
 			cs = append(cs, c)
 		}
-		f(adOK, "auth_tkt="+good)
-		f(adOK, "a=1; auth_tkt="+good)
-		f(adOK, "a=1;auth_tkt="+good)
-		f(adOK, "auth_tkt="+good+"; a=1")
-		f(adOK, "auth_tkt="+good+";auth_tkt="+bad)
-		f(adLogin, "xauth_tkt="+good)
-		f(adOK, "xauth_tkt=1; auth_tkt="+good)
-		f(adOK, "auth_tkt=; auth_tkt="+good)
-		f(adLogin, `auth_tkt=""; auth_tkt=`+good)
-		f(adLogin, "auth_tkt=garbage; auth_tkt="+good)
-		f(adLogin, "auth_tkt="+bad+"; auth_tkt="+good)
-		f(adOK, "a=1", "auth_tkt="+good)
+		for _, c := range apachetest.CookieCases(good, bad) {
+			f(c.Want(adOK, adLogin), c.Lines...)
+		}
 		f("", "auth_tkt="+good, "auth_tkt="+bad) // value "<good>, auth_tkt=<bad>"
-		f(adLogin, "auth_tkt=x", "auth_tkt="+good)
-		f("", "auth_tkt=", "auth_tkt="+good)
-		f(adLogin, "a=1;\tauth_tkt="+good)
-		f(adLogin, "AUTH_TKT="+good)
-		f("", "auth_tkt="+good+" ")
 		f("", "  auth_tkt="+good)
-		f(adLogin)
-		f(adLogin, "auth_tkt")
 		f(adLogin, "")
-		f(adLogin, "auth_tkt="+good[:len(good)/2])
 	}
 	return cs
 }
@@ -619,25 +489,25 @@ func (g *adGen) urlCases() []adCase {
 	// urlText is a ticket whose raw form is safe in a request line.
 	urlTkt := func(loc string, age time.Duration) (adTkt, string) {
 		k, hdr := g.tkt(loc, age)
-		k.uid = g.pick("alice", "bob.smith", "u-1", "x@y.test", "")
-		k.data = g.pick("", "d", "some,data", "a!b", "x=y")
-		k.tokens = g.pick("", "t1", "a,b", "admin", "user,editor")
+		k.uid = g.Pick("alice", "bob.smith", "u-1", "x@y.test", "")
+		k.data = g.Pick("", "d", "some,data", "a!b", "x=y")
+		k.tokens = g.Pick("", "t1", "a,b", "admin", "user,editor")
 		k.bang2 = strings.Contains(k.data, "!")
 		return k, hdr
 	}
 	urlForm := func(text string) string {
-		switch g.rng.IntN(4) {
+		switch g.Rand.IntN(4) {
 		case 0:
 			if !strings.ContainsAny(text, " &#%;+") {
 				return text // raw, with its '!'
 			}
 		case 1:
-			return adEscape(text, g.rng.IntN(2) == 0)
+			return apachetest.Escape(text, g.Rand.IntN(2) == 0)
 		}
 		return base64.StdEncoding.EncodeToString([]byte(text))
 	}
 	query := func(v string) string {
-		return g.pick("?auth_tkt="+v, "?a=1&auth_tkt="+v, "?auth_tkt="+v+"&b=2;c", "?auth_tkt=="+v, "?&&auth_tkt="+v+"&&z")
+		return g.Pick("?auth_tkt="+v, "?a=1&auth_tkt="+v, "?auth_tkt="+v+"&b=2;c", "?auth_tkt=="+v, "?&&auth_tkt="+v+"&&z")
 	}
 	f := func(note, loc, path, v string, cookie []string, hdr, want string, fields *[3]string) {
 		cs = append(cs, adCase{family: "url", note: note, loc: loc, suffix: path + query(v), url: true, urlTkt: v, cookie: cookie, ip: hdr, want: want, fields: fields})
@@ -651,9 +521,9 @@ func (g *adGen) urlCases() []adCase {
 		}
 		cs = append(cs, c)
 	}
-	path := func() string { return g.pick("", "/", "/p/q.html", "/x%20y") }
+	path := func() string { return g.Pick("", "/", "/p/q.html", "/x%20y") }
 	for range 8 {
-		loc := g.pick("plain", "refresh", "default", "noip", "tokens", "always", "guest", "attrs")
+		loc := g.Pick("plain", "refresh", "default", "noip", "tokens", "always", "guest", "attrs")
 		k, hdr := urlTkt(loc, g.freshAge())
 		fv("good", loc, path(), k, nil, hdr)
 	}
@@ -661,12 +531,12 @@ func (g *adGen) urlCases() []adCase {
 		// The URL wins over a good cookie for someone else.
 		k, hdr := urlTkt("plain", g.freshAge())
 		other := adTkt{uid: "cookie-user", ts: g.ts(g.freshAge()), ip: k.ip}
-		fv("url over cookie", "plain", path(), k, adCookieOf(g.encAny(g.e.text(other))), hdr)
+		fv("url over cookie", "plain", path(), k, adCookieOf(g.EncIntact(g.e.text(other))), hdr)
 	}
 	for range 4 {
-		loc := g.pick("refresh", "default", "sum")
-		k, hdr := urlTkt(loc, 40*time.Minute+time.Duration(g.rng.IntN(10))*time.Minute)
-		k.old = g.rng.IntN(2) == 0
+		loc := g.Pick("refresh", "default", "sum")
+		k, hdr := urlTkt(loc, 40*time.Minute+time.Duration(g.Rand.IntN(10))*time.Minute)
+		k.old = g.Rand.IntN(2) == 0
 		fv("needs refresh", loc, path(), k, nil, hdr)
 	}
 	for range 2 {
@@ -678,20 +548,20 @@ func (g *adGen) urlCases() []adCase {
 	}
 	// Bad URL tickets fall back to the cookie.
 	for range 3 {
-		loc := g.pick("plain", "refresh", "guest")
+		loc := g.Pick("plain", "refresh", "guest")
 		good := adTkt{uid: "cookie-user", tokens: "c", data: "from cookie", ts: g.ts(g.freshAge()), ip: lo}
 		bad := adTkt{uid: "url-user", ts: g.ts(g.freshAge()), ip: lo, secret: "wrong"}
-		f("bad url, good cookie", loc, path(), urlForm(g.e.text(bad)), adCookieOf(g.encAny(g.e.text(good))), "", adOK, good.fields())
+		f("bad url, good cookie", loc, path(), urlForm(g.e.text(bad)), adCookieOf(g.EncIntact(g.e.text(good))), "", adOK, good.fields())
 		want := adLogin
 		if loc == "guest" {
 			want = adOK
 		}
 		f("bad url, no cookie", loc, path(), urlForm(g.e.text(bad)), nil, "", want, nil)
-		f("bad url, no cookie", loc, path(), g.pick("", "x", "garbage-garbage-garbage-garbage-garbage"), nil, "", want, nil)
+		f("bad url, no cookie", loc, path(), g.Pick("", "x", "garbage-garbage-garbage-garbage-garbage"), nil, "", want, nil)
 		// A good ticket for another IP.
 		k, _ := urlTkt("plain", g.freshAge())
 		k.ip = netip.MustParseAddr("192.0.2.1")
-		f("url for another IP", "plain", path(), urlForm(g.e.text(k)), adCookieOf(g.encAny(g.e.text(good))), "192.0.2.2", adLogin, nil)
+		f("url for another IP", "plain", path(), urlForm(g.e.text(k)), adCookieOf(g.EncIntact(g.e.text(good))), "192.0.2.2", adLogin, nil)
 	}
 	// Only the first auth_tkt parameter, named exactly, counts.
 	k := adTkt{uid: "first", ts: g.ts(g.freshAge()), ip: lo}
@@ -721,17 +591,17 @@ func (g *adGen) guestCases() []adCase {
 	for _, loc := range []string{"guest", "guestfb", "guestcookie", "guestpre", "guesttokens"} {
 		l := g.e.locs[loc]
 		for range 3 {
-			hdr, _ := g.client()
+			hdr, _ := g.Client(true)
 			cs = append(cs, adCase{family: "guest", note: "no ticket", loc: loc, suffix: g.suffix(), ip: hdr, want: g.guestWant(l)})
 			k, hdr := g.tkt(loc, g.freshAge())
 			k.secret = "wrong"
-			cs = append(cs, adCase{family: "guest", note: "bad ticket", loc: loc, ip: hdr, cookie: adCookieOf(g.encAny(g.e.text(k))), want: g.guestWant(l)})
+			cs = append(cs, adCase{family: "guest", note: "bad ticket", loc: loc, ip: hdr, cookie: adCookieOf(g.EncIntact(g.e.text(k))), want: g.guestWant(l)})
 			if l.timeout > 0 {
 				k, hdr = g.tkt(loc, l.timeout+10*time.Minute)
-				cs = append(cs, g.valid("guest", "expired", loc, "", k, hdr, adCookieOf(g.encAny(g.e.text(k)))))
+				cs = append(cs, g.valid("guest", "expired", loc, "", k, hdr, adCookieOf(g.EncIntact(g.e.text(k)))))
 			}
 			k, hdr = g.tkt(loc, g.freshAge())
-			cs = append(cs, g.valid("guest", "valid", loc, "", k, hdr, adCookieOf(g.encAny(g.e.text(k)))))
+			cs = append(cs, g.valid("guest", "valid", loc, "", k, hdr, adCookieOf(g.EncIntact(g.e.text(k)))))
 		}
 		// A guest ticket for an IPv6 client cannot be signed.
 		cs = append(cs, adCase{family: "guest", note: "IPv6 client", loc: loc, ip: "2001:db8::99", want: g.guestWant(l)})
@@ -1101,7 +971,7 @@ func TestServerApacheDifferential(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
 			e := adStart(t, d)
-			g := &adGen{e: e, rng: rand.New(rand.NewPCG(seed, uint64(d))), now: time.Now()}
+			g := newADGen(e, seed)
 			t.Run("cases", func(t *testing.T) { e.differential(t, g.cases()) })
 			if d == verifier.MD5 {
 				t.Run("back-url", func(t *testing.T) { e.backURL(t) })
@@ -1111,44 +981,23 @@ func TestServerApacheDifferential(t *testing.T) {
 }
 
 func (e *adEnv) differential(t *testing.T, cases []adCase) {
-	type tally struct{ n, bad int }
-	stats := map[string]map[string]int{}
-	fails := map[string]*tally{}
+	var fams apachetest.Families
 	knownN := map[string]int{}
 	for _, c := range cases {
 		r := e.run(t, c)
-		if stats[c.family] == nil {
-			stats[c.family] = map[string]int{}
-			fails[c.family] = &tally{}
-		}
-		stats[c.family][r.ap.out]++
+		keys := []string{r.ap.out}
 		if r.gt.ticket != "" {
-			stats[c.family]["new ticket"]++
+			keys = append(keys, "new ticket")
 		}
 		if r.swapped {
-			stats[c.family]["swapped"]++
+			keys = append(keys, "swapped")
 		}
 		for _, k := range r.known {
 			knownN[k]++
 		}
-		f := fails[c.family]
-		f.n++
-		if len(r.problems) > 0 {
-			f.bad++
-			if f.bad <= 5 {
-				t.Errorf("%v", r)
-			}
-		}
+		fams.Add(t, c.family, len(r.problems) > 0, r, keys...)
 	}
-	total := 0
-	for _, fam := range slices.Sorted(maps.Keys(stats)) {
-		f := fails[fam]
-		total += f.n
-		t.Logf("%-9s %4d cases, Apache: %v", fam, f.n, stats[fam])
-		if f.bad > 5 {
-			t.Errorf("%s: %d of %d cases disagree (first 5 shown)", fam, f.bad, f.n)
-		}
-	}
+	total := fams.Done(t)
 	t.Logf("%d cases", total)
 	for _, k := range slices.Sorted(maps.Keys(knownN)) {
 		t.Logf("known difference, %d cases: %s", knownN[k], k)

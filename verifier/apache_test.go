@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
-	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -99,13 +97,11 @@ type apacheEnv struct {
 func startApacheEnv(t *testing.T, d verifier.Digest) *apacheEnv {
 	e := &apacheEnv{
 		digest: d,
-		// Spaces and punctuation, to see they reach the digest intact.
-		secret: "current secret #" + d.String() + " (tktgate)",
-		old:    "old secret, " + d.String(),
 		locs:   map[string]apacheLoc{},
 		vs:     map[string]*verifier.Verifier{},
 		strict: map[string]*verifier.Verifier{},
 	}
+	e.secret, e.old = apachetest.Secrets(d.String())
 	cfg := apachetest.Config{Secret: e.secret, OldSecret: e.old, DigestType: d.String()}
 	for _, l := range apacheLocs {
 		cfg.Locations = append(cfg.Locations, apachetest.Location{
@@ -153,14 +149,8 @@ type apacheTkt struct {
 // text is the raw ticket, signed by apachetest's reference signer
 // rather than by the package under test.
 func (e *apacheEnv) text(k apacheTkt) string {
-	secret := e.secret
-	if k.old {
-		secret = e.old
-	}
-	if k.secret != "" {
-		secret = k.secret
-	}
-	return apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: secret, Bang2: k.bang2, TSText: k.tsText}.Text(e.digest.String())
+	t := apachetest.Ticket{UID: k.uid, Tokens: k.tokens, Data: k.data, TS: k.ts, IP: k.ip, Secret: k.secret, Bang2: k.bang2, TSText: k.tsText}
+	return apachetest.Signer{Digest: e.digest.String(), Secret: e.secret, Old: e.old}.Text(t, k.old)
 }
 
 // apacheCase is one request.
@@ -370,7 +360,7 @@ func TestApache(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
 			e := startApacheEnv(t, d)
-			g := &apacheGen{e: e, rng: rand.New(rand.NewPCG(seed, uint64(d))), now: time.Now()}
+			g := &apacheGen{Gen: apachetest.NewGen(seed, uint64(d)), e: e}
 			t.Run("differential", func(t *testing.T) { e.differential(t, g.cases()) })
 			t.Run("signed", func(t *testing.T) { e.differential(t, g.signed(150)) })
 			t.Run("deliberate", func(t *testing.T) { e.deliberate(t, g) })
@@ -381,37 +371,18 @@ func TestApache(t *testing.T) {
 // differential runs the cases through both sides and reports every
 // disagreement, a few per family in full.
 func (e *apacheEnv) differential(t *testing.T, cases []apacheCase) {
-	type tally struct{ n, bad int }
-	stats := map[string]map[string]int{}
-	fails := map[string]*tally{}
+	var fams apachetest.Families
 	for _, c := range cases {
 		v := e.vs[c.loc]
 		r := e.run(t, c, v)
 		e.compare(r, v)
-		if stats[c.family] == nil {
-			stats[c.family] = map[string]int{}
-			fails[c.family] = &tally{}
-		}
-		stats[c.family][r.aOut]++
+		keys := []string{r.aOut}
 		if apacheSentTicket(r.apache.SetCookie) != "" {
-			stats[c.family]["refreshed"]++
+			keys = append(keys, "refreshed")
 		}
-		f := fails[c.family]
-		f.n++
-		if len(r.problems) > 0 {
-			f.bad++
-			if f.bad <= 5 {
-				t.Errorf("%v", r)
-			}
-		}
+		fams.Add(t, c.family, len(r.problems) > 0, r, keys...)
 	}
-	for _, fam := range slices.Sorted(maps.Keys(stats)) {
-		f := fails[fam]
-		t.Logf("%-10s %4d cases, Apache: %v", fam, f.n, stats[fam])
-		if f.bad > 5 {
-			t.Errorf("%s: %d of %d cases disagree (first 5 shown)", fam, f.bad, f.n)
-		}
-	}
+	fams.Done(t)
 }
 
 // deliberate checks what the differential leaves out: Go must refuse,
@@ -441,7 +412,7 @@ func (e *apacheEnv) deliberate(t *testing.T, g *apacheGen) {
 	for _, ts := range []string{"zzzzzzzz", "        ", "+-------", "x0000000"} {
 		for _, enc := range []string{"raw", "base64", "escaped"} {
 			text := e.text(apacheTkt{uid: "zed", data: "ts", ip: netip.MustParseAddr("127.0.0.1"), tsText: ts})
-			c := apacheCase{family: "no-digit", loc: "/plain", cookie: apacheCookieOf(g.encode(enc, text))}
+			c := apacheCase{family: "no-digit", loc: "/plain", cookie: apacheCookieOf(g.Encode(enc, text))}
 			r := e.run(t, c, e.vs[c.loc])
 			n++
 			if r.aOut == apacheOK {
@@ -463,7 +434,7 @@ func (e *apacheEnv) deliberate(t *testing.T, g *apacheGen) {
 			k, ip := g.tkt(loc)
 			k.uid, k.tokens = f[0], f[1]
 			for _, enc := range []string{"base64", "escaped"} {
-				r := e.run(t, apacheCase{family: "trimmable", loc: loc, ip: ip, cookie: apacheCookieOf(g.encode(enc, e.text(k)))}, e.vs[loc])
+				r := e.run(t, apacheCase{family: "trimmable", loc: loc, ip: ip, cookie: apacheCookieOf(g.Encode(enc, e.text(k)))}, e.vs[loc])
 				n++
 				if r.aOut == apacheOK {
 					accepted++
@@ -479,23 +450,22 @@ func (e *apacheEnv) deliberate(t *testing.T, g *apacheGen) {
 	// (b) Tickets dated beyond MaxFuture, with the default MaxFuture.
 	// Apache takes them all, except where ts+timeout wraps around 2^32.
 	for _, loc := range []string{"/plain", "/timeout", "/default"} {
-		for _, ts := range []uint32{g.ts(10 * time.Minute), g.ts(24 * time.Hour), g.ts(10 * 365 * 24 * time.Hour), 0xffffff00} {
+		for _, ts := range []uint32{g.TS(10 * time.Minute), g.TS(24 * time.Hour), g.TS(10 * 365 * 24 * time.Hour), 0xffffff00} {
 			c := apacheCase{family: "future", loc: loc,
 				cookie: []string{apacheCookie + "=" + e.text(apacheTkt{uid: "future", ts: ts, ip: netip.MustParseAddr("127.0.0.1")})}}
 			r := e.run(t, c, e.strict[loc])
 			if !errors.Is(r.goErr, verifier.ErrFuture) {
 				t.Errorf("future: Go must refuse with ErrFuture:\n%v", r)
 			}
-			t.Logf("future: %s ts %#x (now+%v): Apache %s", loc, ts, time.Unix(int64(ts), 0).Sub(g.now).Round(time.Second), r.aOut)
+			t.Logf("future: %s ts %#x (now+%v): Apache %s", loc, ts, time.Unix(int64(ts), 0).Sub(g.Now).Round(time.Second), r.aOut)
 		}
 	}
 }
 
 // apacheGen makes the cases for one env.
 type apacheGen struct {
-	e   *apacheEnv
-	rng *rand.Rand
-	now time.Time
+	*apachetest.Gen
+	e *apacheEnv
 }
 
 // apacheMargin keeps generated dates this far from any expiry or refresh
@@ -503,156 +473,17 @@ type apacheGen struct {
 // own clock.
 const apacheMargin = time.Minute
 
-func (g *apacheGen) ts(off time.Duration) uint32 { return uint32(g.now.Add(off).Unix()) }
-
 // fresh is a date no location expires or refreshes (the shortest refresh
 // point is 30 minutes).
 func (g *apacheGen) fresh() uint32 {
-	return g.ts(-time.Duration(g.rng.Int64N(int64(20 * time.Minute))))
+	return g.TS(-time.Duration(g.Rand.Int64N(int64(20 * time.Minute))))
 }
-
-func (g *apacheGen) pick(xs ...string) string { return xs[g.rng.IntN(len(xs))] }
 
 func (g *apacheGen) loc(paths ...string) string {
 	if len(paths) == 0 {
-		return apacheLocs[g.rng.IntN(len(apacheLocs))].path
+		return apacheLocs[g.Rand.IntN(len(apacheLocs))].path
 	}
-	return g.pick(paths...)
-}
-
-// apacheSafe are bytes a raw ticket can carry in a Cookie header and in
-// any position: no '!', ';' or '"'.
-const apacheSafe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-_@+=,:/%#~*()[]{}<>?'&$^`|\\"
-
-var apacheWords = []string{"alice", "jürgen", "Zoë", "日本語", "😀", "o'neil", "a b", "a,b", "user@example.com", "%41", "%21", "=="}
-
-// field is a random uid, tokens or data value: ASCII, UTF-8, and bytes
-// that are not UTF-8; '!' only when bang is set.
-func (g *apacheGen) field(max int, bang bool) string {
-	n := g.rng.IntN(max + 1)
-	var b []byte
-	for len(b) < n {
-		switch k := g.rng.IntN(20); {
-		case k == 0:
-			b = append(b, apacheWords[g.rng.IntN(len(apacheWords))]...)
-		case k == 1:
-			b = append(b, byte(0x80+g.rng.IntN(0x80)))
-		case k == 2 && bang:
-			b = append(b, '!')
-		default:
-			b = append(b, apacheSafe[g.rng.IntN(len(apacheSafe))])
-		}
-	}
-	// A trailing space would be trimmed from a raw cookie by httpd.
-	if len(b) > 0 && b[len(b)-1] == ' ' {
-		b = append(b, 'x')
-	}
-	return string(b)
-}
-
-// tokens is a token list; with need, it includes one that /tokens requires.
-func (g *apacheGen) tokens(need bool) string {
-	pool := []string{"user", "ops", "Admin", "admin2", "x y", "", "editors"}
-	var ts []string
-	for range g.rng.IntN(3) {
-		ts = append(ts, g.pick(pool...))
-	}
-	if need {
-		ts = slices.Insert(ts, g.rng.IntN(len(ts)+1), g.pick("admin", "editor"))
-	}
-	return strings.Join(ts, ",")
-}
-
-func (g *apacheGen) ipv4() netip.Addr {
-	for {
-		var a [4]byte
-		for i := range a {
-			a[i] = byte(g.rng.IntN(256))
-		}
-		// 127/8 is mod_remoteip's trusted proxy range, tested on its
-		// own; 255.255.255.255 too.
-		if a[0] != 127 && a != [4]byte{255, 255, 255, 255} {
-			return netip.AddrFrom4(a)
-		}
-	}
-}
-
-// client picks a client: the X-Real-IP to send and the address to sign.
-func (g *apacheGen) client() (header string, sign netip.Addr) {
-	switch g.rng.IntN(10) {
-	case 0, 1, 2:
-		return "", netip.MustParseAddr("127.0.0.1")
-	case 3:
-		a := g.ipv4()
-		return "::ffff:" + a.String(), a
-	}
-	a := g.ipv4()
-	return a.String(), a
-}
-
-var apacheEncodings = []string{"raw", "base64", "base64-nopad", "base64-junk", "escaped", "quoted-raw", "quoted-base64"}
-
-// encode writes a ticket text as a cookie value in one of the ways
-// generators and clients do.
-func (g *apacheGen) encode(enc, text string) string {
-	b64 := base64.StdEncoding.EncodeToString([]byte(text))
-	switch enc {
-	case "raw":
-		return text
-	case "base64":
-		return b64
-	case "base64-nopad":
-		return strings.TrimRight(b64, "=")
-	case "base64-junk":
-		// Decoding stops at the first byte outside the alphabet.
-		if g.rng.IntN(2) == 0 {
-			b64 = strings.TrimRight(b64, "=")
-		}
-		junk := []byte{g.pick("=", "#", "-", "_", ".", " ", "~", "\"", "%", "\xff")[0]}
-		for range g.rng.IntN(6) {
-			junk = append(junk, apacheSafe[g.rng.IntN(len(apacheSafe))])
-		}
-		// "%21" anywhere makes the whole value an escaped ticket, not
-		// base64 with junk (both sides agree; the case's expectation
-		// would not).
-		for strings.Contains(string(junk), "%21") {
-			junk = junk[:len(junk)-1]
-		}
-		return b64 + string(junk)
-	case "escaped":
-		return g.escape(text)
-	case "quoted-raw":
-		return `"` + text + `"`
-	case "quoted-base64":
-		return `"` + b64 + `"`
-	}
-	panic("unknown encoding " + enc)
-}
-
-// escape URL-escapes '!' (which is what makes mod_auth_tkt unescape),
-// the bytes a cookie cannot hold as they are, and a random sample of the
-// rest, in either hex case.
-func (g *apacheGen) escape(text string) string {
-	var b strings.Builder
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		must := c == '!' || c == '%' || c == ';' || c == '"'
-		maybe := (c >= 0x80 || c == ' ' || c == ',') && g.rng.IntN(2) == 0
-		if must || maybe || g.rng.IntN(30) == 0 {
-			if g.rng.IntN(2) == 0 {
-				fmt.Fprintf(&b, "%%%02x", c)
-			} else {
-				fmt.Fprintf(&b, "%%%02X", c)
-			}
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-func (g *apacheGen) encAny(text string) string {
-	return g.encode(apacheEncodings[g.rng.IntN(len(apacheEncodings))], text)
+	return g.Pick(paths...)
 }
 
 func apacheCookieOf(value string) []string { return []string{apacheCookie + "=" + value} }
@@ -660,11 +491,11 @@ func apacheCookieOf(value string) []string { return []string{apacheCookie + "=" 
 // tkt is a random valid ticket for loc and a client for it.
 func (g *apacheGen) tkt(loc string) (apacheTkt, string) {
 	l := g.e.locs[loc]
-	hdr, ip := g.client()
+	hdr, ip := g.Client(false)
 	k := apacheTkt{
-		uid:    g.field(12, false),
-		tokens: g.tokens(len(l.tokens) > 0),
-		data:   g.field(24, true),
+		uid:    g.Field(12, false),
+		tokens: g.Tokens(l.tokens),
+		data:   g.Field(24, true),
 		ts:     g.fresh(),
 		ip:     ip,
 	}
@@ -673,7 +504,7 @@ func (g *apacheGen) tkt(loc string) (apacheTkt, string) {
 		k.ip = netip.Addr{}
 	}
 	// A '!' in data needs the tokens field, as Sign writes it.
-	k.bang2 = strings.Contains(k.data, "!") || g.rng.IntN(8) == 0
+	k.bang2 = strings.Contains(k.data, "!") || g.Rand.IntN(8) == 0
 	return k, hdr
 }
 
@@ -687,7 +518,7 @@ func (g *apacheGen) cases() []apacheCase {
 	for range 150 {
 		loc := g.loc()
 		k, ip := g.tkt(loc)
-		add(apacheCase{family: "valid", loc: loc, ip: ip, cookie: apacheCookieOf(g.encAny(g.e.text(k))), want: apacheOK, fields: k.fields()})
+		add(apacheCase{family: "valid", loc: loc, ip: ip, cookie: apacheCookieOf(g.EncAny(g.e.text(k))), want: apacheOK, fields: k.fields()})
 	}
 
 	// One change to a valid ticket.
@@ -701,12 +532,7 @@ func (g *apacheGen) cases() []apacheCase {
 		switch i % 10 {
 		case 0: // one hex digit of the digest
 			note = "digest digit"
-			j := g.rng.IntN(hl)
-			d := "0123456789abcdef"[g.rng.IntN(16)]
-			for d == text[j] {
-				d = "0123456789abcdef"[g.rng.IntN(16)]
-			}
-			text = text[:j] + string(d) + text[j+1:]
+			text = g.FlipDigit(text, hl)
 		case 1: // upper-case digest: the comparison is case-sensitive
 			note = "upper-case digest"
 			text = strings.ToUpper(text[:hl]) + text[hl:]
@@ -751,7 +577,7 @@ func (g *apacheGen) cases() []apacheCase {
 				want = apacheOK
 			}
 		}
-		add(apacheCase{family: "tampered", note: note, loc: loc, ip: ip, cookie: apacheCookieOf(g.encAny(text)), want: want})
+		add(apacheCase{family: "tampered", note: note, loc: loc, ip: ip, cookie: apacheCookieOf(g.EncAny(text)), want: want})
 	}
 
 	cs = append(cs, g.ipCases()...)
@@ -772,21 +598,24 @@ func (g *apacheGen) ipCases() []apacheCase {
 	add := func(loc string, signed netip.Addr, from, want string) {
 		k, _ := g.tkt(loc)
 		k.ip = signed
-		cs = append(cs, apacheCase{family: "ip", loc: loc, ip: from, cookie: apacheCookieOf(g.encAny(g.e.text(k))), want: want})
+		cs = append(cs, apacheCase{family: "ip", loc: loc, ip: from, cookie: apacheCookieOf(g.EncAny(g.e.text(k))), want: want})
+	}
+	want := func(c apachetest.AddrCase) string {
+		if c.Match {
+			return apacheOK
+		}
+		return apacheLogin
 	}
 	zero := netip.IPv4Unspecified()
 	for range 6 {
-		a, b := g.ipv4(), g.ipv4()
-		v6 := fmt.Sprintf("2001:db8::%x", g.rng.IntN(0xffff)+1)
-		add("/plain", a, a.String(), apacheOK)
-		add("/plain", a, b.String(), apacheLogin)
-		add("/plain", a, "", apacheLogin)
-		add("/plain", a, "::ffff:"+a.String(), apacheOK)
-		add("/plain", a, v6, apacheLogin)
-		add("/plain", zero, v6, apacheLogin) // IPv6 is not 0.0.0.0 without TKTAuthIgnoreIP
-		add("/noip", zero, v6, apacheOK)
-		add("/noip", zero, b.String(), apacheOK)
-		add("/noip", a, a.String(), apacheLogin) // ignore-IP tickets are signed with 0.0.0.0
+		checked, ignored := g.AddrCases()
+		for _, c := range checked {
+			add("/plain", c.Signed, c.From, want(c))
+		}
+		for _, c := range ignored {
+			add("/noip", c.Signed, c.From, want(c))
+		}
+		a, b := checked[0].Signed, netip.MustParseAddr(checked[1].From)
 		add("/timeout", a, a.String(), apacheOK)
 		add("/timeout", b, a.String(), apacheLogin)
 	}
@@ -813,23 +642,23 @@ func (g *apacheGen) timeCases(n int) []apacheCase {
 		// From a day ahead to a day after expiry, with more near the
 		// boundaries.
 		var age time.Duration
-		if g.rng.IntN(2) == 0 {
-			age = time.Duration(g.rng.Int64N(int64(l.timeout+2*time.Hour))) - time.Hour
+		if g.Rand.IntN(2) == 0 {
+			age = time.Duration(g.Rand.Int64N(int64(l.timeout+2*time.Hour))) - time.Hour
 		} else {
-			age = time.Duration(g.rng.Int64N(int64(l.timeout+48*time.Hour))) - 24*time.Hour
+			age = time.Duration(g.Rand.Int64N(int64(l.timeout+48*time.Hour))) - 24*time.Hour
 		}
 		near := func(b time.Duration) bool { return (age - b).Abs() < apacheMargin }
 		if near(l.timeout) || l.refresh > 0 && near(time.Duration(float64(l.timeout)*(1-l.refresh))) {
 			continue
 		}
 		k, ip := g.tkt(loc)
-		k.ts = g.ts(-age)
-		k.old = g.rng.IntN(6) == 0
+		k.ts = g.TS(-age)
+		k.old = g.Rand.IntN(6) == 0
 		want := apacheOK
 		if age > l.timeout {
 			want = apacheTimeout
 		}
-		cs = append(cs, apacheCase{family: "time", loc: loc, ip: ip, cookie: apacheCookieOf(g.encAny(g.e.text(k))), want: want, fields: k.fields()})
+		cs = append(cs, apacheCase{family: "time", loc: loc, ip: ip, cookie: apacheCookieOf(g.EncAny(g.e.text(k))), want: want, fields: k.fields()})
 	}
 	return cs
 }
@@ -840,8 +669,8 @@ func (g *apacheGen) tokenCases() []apacheCase {
 	f := func(tokens string, bang2 bool, want string) {
 		k, ip := g.tkt("/tokens")
 		k.tokens, k.bang2 = tokens, bang2
-		k.data = g.field(12, false) // a '!' would need bang2
-		cs = append(cs, apacheCase{family: "tokens", loc: "/tokens", ip: ip, cookie: apacheCookieOf(g.encAny(g.e.text(k))), want: want, fields: k.fields()})
+		k.data = g.Field(12, false) // a '!' would need bang2
+		cs = append(cs, apacheCase{family: "tokens", loc: "/tokens", ip: ip, cookie: apacheCookieOf(g.EncAny(g.e.text(k))), want: want, fields: k.fields()})
 	}
 	for range 2 {
 		f("admin", false, apacheOK)
@@ -874,7 +703,7 @@ func (g *apacheGen) oldSecret(n int) []apacheCase {
 		loc := g.loc()
 		k, ip := g.tkt(loc)
 		k.old = true
-		cs = append(cs, apacheCase{family: "old", loc: loc, ip: ip, cookie: apacheCookieOf(g.encAny(g.e.text(k))), want: apacheOK, fields: k.fields()})
+		cs = append(cs, apacheCase{family: "old", loc: loc, ip: ip, cookie: apacheCookieOf(g.EncAny(g.e.text(k))), want: apacheOK, fields: k.fields()})
 	}
 	return cs
 }
@@ -884,13 +713,13 @@ func (g *apacheGen) fieldCases() []apacheCase {
 	var cs []apacheCase
 	f := func(uid, tokens, data string, bang2 bool, enc, want string) {
 		k := apacheTkt{uid: uid, tokens: tokens, data: data, bang2: bang2, ts: g.fresh(), ip: netip.MustParseAddr("127.0.0.1")}
-		c := apacheCase{family: "fields", loc: "/plain", cookie: apacheCookieOf(g.encode(enc, g.e.text(k))), want: want}
+		c := apacheCase{family: "fields", loc: "/plain", cookie: apacheCookieOf(g.Encode(enc, g.e.text(k))), want: want}
 		if want == apacheOK {
 			c.fields = k.fields()
 		}
 		cs = append(cs, c)
 	}
-	for _, enc := range apacheEncodings {
+	for _, enc := range apachetest.Encodings {
 		f("alice", "", "data", false, enc, apacheOK)
 		f("alice", "", "da!ta", true, enc, apacheOK)                     // uid!!da!ta
 		f("alice", "", "da!ta", false, enc, apacheLogin)                 // read as tokens "da", data "ta"
@@ -924,33 +753,16 @@ func (g *apacheGen) cookieCases() []apacheCase {
 	var cs []apacheCase
 	for _, enc := range []string{"raw", "base64"} {
 		k := apacheTkt{uid: "carol", tokens: "t", data: "cookie test", ts: g.fresh(), ip: netip.MustParseAddr("127.0.0.1")}
-		good := g.encode(enc, g.e.text(k))
-		bad := g.encode(enc, g.e.text(apacheTkt{uid: "carol", ts: g.fresh(), ip: netip.MustParseAddr("127.0.0.1"), secret: "wrong"}))
+		good := g.Encode(enc, g.e.text(k))
+		bad := g.Encode(enc, g.e.text(apacheTkt{uid: "carol", ts: g.fresh(), ip: netip.MustParseAddr("127.0.0.1"), secret: "wrong"}))
 		f := func(want string, lines ...string) {
 			cs = append(cs, apacheCase{family: "cookie", loc: "/plain", cookie: lines, want: want})
 		}
-		f(apacheOK, "auth_tkt="+good)
-		f(apacheOK, "a=1; auth_tkt="+good)
-		f(apacheOK, "a=1;auth_tkt="+good)
-		f(apacheOK, "auth_tkt="+good+"; a=1")
-		f(apacheOK, "auth_tkt="+good+";auth_tkt="+bad)
-		f(apacheLogin, "xauth_tkt="+good)
-		f(apacheOK, "xauth_tkt=1; auth_tkt="+good)
-		f(apacheOK, "auth_tkt=; auth_tkt="+good)           // empty values are skipped
-		f(apacheLogin, `auth_tkt=""; auth_tkt=`+good)      // "" is not empty
-		f(apacheLogin, "auth_tkt=garbage; auth_tkt="+good) // only the first counts
-		f(apacheLogin, "auth_tkt="+bad+"; auth_tkt="+good) // even if too old to matter
-		f(apacheOK, "a=1", "auth_tkt="+good)               // joined with ", "
-		f(apacheLogin, "auth_tkt=x", "auth_tkt="+good)
-		f("", "auth_tkt=", "auth_tkt="+good)   // value ", auth_tkt=..."
-		f(apacheLogin, "a=1;\tauth_tkt="+good) // a tab is no separator
-		f(apacheLogin, "AUTH_TKT="+good)
+		for _, c := range apachetest.CookieCases(good, bad) {
+			f(c.Want(apacheOK, apacheLogin), c.Lines...)
+		}
 		f(apacheLogin, "auth_tkt ="+good)
-		f("", "auth_tkt="+good+" ") // untrimmed
 		f("", "auth_tkt= "+good)
-		f(apacheLogin) // no Cookie header
-		f(apacheLogin, "auth_tkt")
-		f(apacheLogin, "auth_tkt="+good[:len(good)/2])
 	}
 	return cs
 }
@@ -968,7 +780,7 @@ func (g *apacheGen) garbage(n int) []apacheCase {
 	// \v or \f, which httpd answers with 400); no ';'.
 	anyByte := func() byte {
 		for {
-			if c := byte(g.rng.IntN(256)); !strings.ContainsRune("\r\n\x00\v\f;", rune(c)) {
+			if c := byte(g.Rand.IntN(256)); !strings.ContainsRune("\r\n\x00\v\f;", rune(c)) {
 				return c
 			}
 		}
@@ -976,43 +788,43 @@ func (g *apacheGen) garbage(n int) []apacheCase {
 	randHex := func(n int) string {
 		b := make([]byte, n)
 		for i := range b {
-			b[i] = "0123456789abcdef"[g.rng.IntN(16)]
+			b[i] = "0123456789abcdef"[g.Rand.IntN(16)]
 		}
 		return string(b)
 	}
 	for i := range n {
 		switch i % 7 {
 		case 0: // random bytes
-			b := make([]byte, g.rng.IntN(300))
+			b := make([]byte, g.Rand.IntN(300))
 			for j := range b {
 				b[j] = anyByte()
 			}
 			f(string(b))
 		case 1: // lengths around digest+timestamp, with the '!' around its offset
-			l := hl + 6 + g.rng.IntN(6)
+			l := hl + 6 + g.Rand.IntN(6)
 			b := []byte(randHex(l))
-			b[hl+5+g.rng.IntN(l-hl-5)] = '!'
+			b[hl+5+g.Rand.IntN(l-hl-5)] = '!'
 			f(string(b))
 		case 2: // well-formed, random digest
-			f(g.encAny(randHex(hl) + fmt.Sprintf("%08x", g.fresh()) + g.field(10, false) + "!" + g.field(10, true)))
+			f(g.EncAny(randHex(hl) + fmt.Sprintf("%08x", g.fresh()) + g.Field(10, false) + "!" + g.Field(10, true)))
 		case 3: // base64 of random bytes
-			b := make([]byte, g.rng.IntN(200))
+			b := make([]byte, g.Rand.IntN(200))
 			for j := range b {
-				b[j] = byte(g.rng.IntN(256))
+				b[j] = byte(g.Rand.IntN(256))
 			}
 			f(base64.StdEncoding.EncodeToString(b))
 		case 4: // escapes without a ticket inside
-			f(strings.Repeat("%21", g.rng.IntN(60)) + g.field(20, false))
+			f(strings.Repeat("%21", g.Rand.IntN(60)) + g.Field(20, false))
 		case 5: // base64 alphabet only
-			b := make([]byte, g.rng.IntN(300))
+			b := make([]byte, g.Rand.IntN(300))
 			for j := range b {
-				b[j] = apacheB64Alphabet[g.rng.IntN(64)]
+				b[j] = apacheB64Alphabet[g.Rand.IntN(64)]
 			}
 			f(string(b))
 		case 6: // a valid ticket for a wrong secret, mangled
 			k, _ := g.tkt("/plain")
 			k.secret = "not " + g.e.secret
-			f(g.encAny(g.e.text(k)))
+			f(g.EncAny(g.e.text(k)))
 		}
 	}
 	f("")
@@ -1035,8 +847,8 @@ func (g *apacheGen) quirks() []apacheCase {
 	}
 	// Timestamp spellings; the uid starts with a non-hex letter, which
 	// stops the scan. /plain has no timeout, so old dates pass.
-	v7 := uint32(0x1000000 + g.rng.IntN(0xf000000))
-	v6 := uint32(0x100000 + g.rng.IntN(0xf00000))
+	v7 := uint32(0x1000000 + g.Rand.IntN(0xf000000))
+	v6 := uint32(0x100000 + g.Rand.IntN(0xf00000))
 	for _, sp := range []struct {
 		ts   uint32
 		text string
@@ -1057,14 +869,14 @@ func (g *apacheGen) quirks() []apacheCase {
 	} {
 		k := apacheTkt{uid: "zed", data: "ts", ts: sp.ts, ip: lo, tsText: sp.text}
 		for _, enc := range []string{"raw", "base64", "escaped"} {
-			f(g.encode(enc, g.e.text(k)))
+			f(g.Encode(enc, g.e.text(k)))
 		}
 	}
 	good := g.e.text(apacheTkt{uid: "quinn", tokens: "a", data: "b", ts: g.fresh(), ip: lo})
 	b64 := base64.StdEncoding.EncodeToString([]byte(good))
 	nopad := strings.TrimRight(b64, "=")
 	// A NUL ends the ticket (it is a C string).
-	f(g.escape(good) + "%00junk")
+	f(g.EscapeSome(good) + "%00junk")
 	f(base64.StdEncoding.EncodeToString([]byte(good + "\x00junk!x")))
 	// Invalid escapes stay as they are; valid ones in data change it.
 	for _, d := range []string{"a%zzb", "tail%4", "tail%", "%41", "%2F", "%2f%00"} {
@@ -1098,10 +910,10 @@ func (g *apacheGen) signed(n int) []apacheCase {
 	// Any printable ASCII and non-ASCII bytes; Sign refuses only control
 	// bytes and '!' in uid and tokens.
 	field := func(max int, bang bool) string {
-		b := make([]byte, g.rng.IntN(max+1))
+		b := make([]byte, g.Rand.IntN(max+1))
 		for i := range b {
 			for {
-				c := byte(0x20 + g.rng.IntN(0xe0))
+				c := byte(0x20 + g.Rand.IntN(0xe0))
 				if c != 0x7f && (bang || c != '!') {
 					b[i] = c
 					break
@@ -1114,10 +926,14 @@ func (g *apacheGen) signed(n int) []apacheCase {
 		loc := g.loc()
 		l := g.e.locs[loc]
 		v := g.e.vs[loc]
-		hdr, ip := g.client()
+		hdr, ip := g.Client(false)
 		uid, tokens, data := field(16, false), field(16, false), field(40, true)
-		if g.rng.IntN(3) == 0 {
-			tokens = g.tokens(len(l.tokens) > 0 && g.rng.IntN(4) > 0)
+		if g.Rand.IntN(3) == 0 {
+			need := l.tokens
+			if len(need) > 0 && g.Rand.IntN(4) == 0 {
+				need = nil
+			}
+			tokens = g.Tokens(need)
 		}
 		uid, tokens = apachetest.Untrimmed(uid, tokens)
 		raw := v.Sign(nil, []byte(uid), []byte(tokens), []byte(data), ip, time.Unix(int64(g.fresh()), 0))
@@ -1127,7 +943,7 @@ func (g *apacheGen) signed(n int) []apacheCase {
 		value := string(raw)
 		// A raw value must survive the Cookie header: no ';', no
 		// trailing space (httpd trims it) or '"' (mod_auth_tkt strips it).
-		if g.rng.IntN(2) == 0 || strings.ContainsRune(value, ';') || strings.HasSuffix(value, `"`) || strings.HasSuffix(value, " ") {
+		if g.Rand.IntN(2) == 0 || strings.ContainsRune(value, ';') || strings.HasSuffix(value, `"`) || strings.HasSuffix(value, " ") {
 			value = string(verifier.AppendBase64(nil, raw))
 		}
 		want := apacheOK
@@ -1145,12 +961,12 @@ func (g *apacheGen) controlBytes(n int) []apacheCase {
 	var cs []apacheCase
 	for i := range n {
 		k, ip := g.tkt("/plain")
-		c := byte(1 + g.rng.IntN(0x1f))
+		c := byte(1 + g.Rand.IntN(0x1f))
 		if i%5 == 4 {
 			c = 0x7f
 		}
 		ins := func(s string) string {
-			j := g.rng.IntN(len(s) + 1)
+			j := g.Rand.IntN(len(s) + 1)
 			return s[:j] + string(c) + s[j:]
 		}
 		switch i % 4 {
@@ -1169,7 +985,7 @@ func (g *apacheGen) controlBytes(n int) []apacheCase {
 			k.uid = "z" + k.uid // not a hex digit: ends the scan
 		}
 		enc := "base64"
-		if !strings.ContainsRune("\r\n\v\f", rune(c)) && g.rng.IntN(2) == 0 {
+		if !strings.ContainsRune("\r\n\v\f", rune(c)) && g.Rand.IntN(2) == 0 {
 			enc = "raw"
 		}
 		text := g.e.text(k)
@@ -1178,7 +994,7 @@ func (g *apacheGen) controlBytes(n int) []apacheCase {
 		if enc == "raw" && strings.TrimRight(text, " \t") != text {
 			enc = "base64"
 		}
-		cs = append(cs, apacheCase{family: "control", loc: "/plain", ip: ip, cookie: apacheCookieOf(g.encode(enc, text))})
+		cs = append(cs, apacheCase{family: "control", loc: "/plain", ip: ip, cookie: apacheCookieOf(g.Encode(enc, text))})
 	}
 	return cs
 }

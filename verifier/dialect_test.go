@@ -37,6 +37,54 @@ func mustDialect(t testing.TB, d Dialect, o Options, do DialectOptions) *Dialect
 	return dv
 }
 
+// verifyCheck is a check of what a DialectVerifier makes of a cookie
+// value at now: the error wanted and, without one, the fields.
+func verifyCheck(t *testing.T) func(dv *DialectVerifier, value string, now time.Time, wantErr error, uid, tokens, data string) {
+	return func(dv *DialectVerifier, value string, now time.Time, wantErr error, uid, tokens, data string) {
+		t.Helper()
+		var tk Ticket
+		err := dv.Verify(&tk, []byte(value), dlo, now)
+		if err != wantErr {
+			t.Errorf("Verify(%q) = %v, want %v", value, err, wantErr)
+			return
+		}
+		if err == nil && (string(tk.UID) != uid || string(tk.Tokens) != tokens || string(tk.Data) != data) {
+			t.Errorf("Verify(%q) = %q %q %q, want %q %q %q", value, tk.UID, tk.Tokens, tk.Data, uid, tokens, data)
+		}
+	}
+}
+
+// verifyHeader is what dv makes of the cookie name in a Cookie header, at
+// now from ip: ErrNoTicket when the header has none.
+func verifyHeader(dv *DialectVerifier, header, name []byte, ip netip.Addr, now time.Time) (Ticket, error) {
+	var tk Ticket
+	c := dv.CookieTicket(header, name)
+	if c == nil {
+		return tk, ErrNoTicket
+	}
+	err := dv.Verify(&tk, c, ip, now)
+	return tk, err
+}
+
+// libraryAgrees compares tktgate's verdict err on a ticket with a
+// library's (ok, with what it raised when not; uid and tokens, the
+// fields it read) and says whether both accepted it, so that the fields
+// are to be compared. A disagreement is an error, except a refusal on
+// purpose: a uid or token with white space at an end, which a proxy
+// would trim, counted in trimmed. in describes the case.
+func libraryAgrees(t *testing.T, lib string, err error, ok bool, raised string, uid []byte, tokens []string, trimmed *int, in string) bool {
+	t.Helper()
+	if ok && err == ErrMalformed && trimmable(uid, []byte(strings.Join(tokens, ","))) {
+		*trimmed++
+		return false
+	}
+	if (err == nil) != ok {
+		t.Errorf("tktgate %v, %s ok=%v %s\n%s", err, lib, ok, raised, in)
+		return false
+	}
+	return err == nil
+}
+
 func TestParseDialect(t *testing.T) {
 	for _, d := range []Dialect{ModAuthTkt, Passport, Pyramid} {
 		got, err := ParseDialect(d.String())
@@ -271,12 +319,7 @@ func TestDialectVectors(t *testing.T) {
 			ip := netip.MustParseAddr(vec.IP)
 			now := floatTime(vec.Now)
 			header := latin1Bytes(vec.Header)
-			c := dv.CookieTicket(header, []byte(vec.CookieName))
-			var tk Ticket
-			err := ErrNoTicket
-			if c != nil {
-				err = dv.Verify(&tk, c, ip, now)
-			}
+			tk, err := verifyHeader(dv, header, []byte(vec.CookieName), ip, now)
 			if !vec.Accept {
 				if want := dialectErrors[vec.Error]; err != want {
 					t.Fatalf("Verify: %v, want %s (library: %v; %s)\nheader %q", err, vec.Error, vec.LibraryOK, vec.Why, vec.Header)

@@ -109,3 +109,28 @@ func Untrimmed(uid, tokens string) (string, string) {
 	}
 	return fix(uid), strings.Join(ts, ",")
 }
+
+// Secrets are the current and old secrets (TKTAuthSecret,
+// TKTAuthSecretOld) the differential tests give Apache for a digest type:
+// with spaces and punctuation, to see they reach the digest intact.
+func Secrets(digest string) (secret, old string) {
+	return "current secret #" + digest + " (tktgate)", "old secret, " + digest
+}
+
+// Signer is one Apache's mod_auth_tkt settings for signing Tickets.
+type Signer struct {
+	Digest      string // TKTAuthDigestType
+	Secret, Old string // TKTAuthSecret, TKTAuthSecretOld
+}
+
+// Text is k.Text signed with s.Secret, or with s.Old when old is set;
+// k.Secret, when set, overrides both.
+func (s Signer) Text(k Ticket, old bool) string {
+	if k.Secret == "" {
+		k.Secret = s.Secret
+		if old {
+			k.Secret = s.Old
+		}
+	}
+	return k.Text(s.Digest)
+}
