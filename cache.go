@@ -17,18 +17,18 @@ func (s *Server) cacheHeaders(ctx *fasthttp.RequestCtx, snap *snapshot, p *polic
 	n := int64(0)
 	// Guests, refreshes and re-signs carry a Set-Cookie or a per-request
 	// name; every 4xx names a URL in Location: none may be reused.
-	if snap.cfg.Cache.MaxAge > 0 && r == rOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
+	if snap.cfg.Cache.MaxAge > 0 && r == reasonOK && ctx.Response.StatusCode() == fasthttp.StatusOK && !st.setCookie {
 		refresh, expire := p.v.Deadlines(st.tk.Time)
 		n = accelExpires(now, snap.cfg.Cache.MaxAge, refresh, expire)
 	}
 	if n == 0 {
-		resp.SetCanonical(hXAccelExpires, vZero)
+		resp.SetCanonical(headerXAccelExpires, valueZero)
 		// And no other cache either.
-		resp.SetCanonical(hCacheControl, vNoStore)
+		resp.SetCanonical(headerCacheControl, valueNoStore)
 		return
 	}
 	st.tmp = strconv.AppendInt(st.tmp[:0], n, 10)
-	resp.SetCanonical(hXAccelExpires, st.tmp)
+	resp.SetCanonical(headerXAccelExpires, st.tmp)
 }
 
 // accelExpires is X-Accel-Expires for an approval given at now: max_age,

@@ -22,7 +22,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 	scheme, host, uri := originalURL(req)
 	if ip.IsUnspecified() {
 		s.refuseUnspecified(ctx, snap, p, st, now, scheme, host, uri)
-		return rUnspecifiedIP
+		return reasonUnspecifiedIP
 	}
 	tk := &st.tk
 	// The pooled Ticket still holds the last request's fields; when no
@@ -36,7 +36,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 			return why
 		}
 		s.admitGuest(&ctx.Response.Header, st, p, err, now)
-		why = rGuest
+		why = reasonGuest
 	}
 	if !verifier.HasToken(tk.Tokens, p.Tokens) {
 		target := p.UnauthURL
@@ -44,7 +44,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 			target = p.LoginURL
 		}
 		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusForbidden)
-		return rTokenDenied
+		return reasonTokenDenied
 	}
 	approve(&ctx.Response.Header, st, p)
 	if tk.NeedsRefresh || fromURL { // rare: no call on the usual approval
@@ -128,9 +128,9 @@ func (s *Server) admitGuest(resp *fasthttp.ResponseHeader, st *state, p *policy,
 // approve sets the headers that tell the site who the user is.
 func approve(resp *fasthttp.ResponseHeader, st *state, p *policy) {
 	tk := &st.tk
-	resp.SetCanonical(hXRemoteUser, tk.UID)
-	resp.SetCanonical(hXRemoteUserTokens, tk.Tokens)
-	resp.SetCanonical(hXRemoteUserData, tk.Data)
+	resp.SetCanonical(headerXRemoteUser, tk.UID)
+	resp.SetCanonical(headerXRemoteUserTokens, tk.Tokens)
+	resp.SetCanonical(headerXRemoteUserData, tk.Data)
 	for i := range p.userData {
 		h := &p.userData[i]
 		var ok bool
@@ -154,14 +154,14 @@ func (s *Server) refresh(resp *fasthttp.ResponseHeader, st *state, p *policy, ip
 		if len(st.tmp) > 0 {
 			setCookie(resp, st, s.ticketCookie(st.setc[:0], p, st.tmp, now))
 			if !guest {
-				why = rRefreshed
+				why = reasonRefreshed
 			}
 		}
 		if tk.OldSecret && !guest {
 			// Even when it could not be re-signed (Pyramid's remember()
 			// refuses some tokens): an approval on the old secret must
 			// not be cached past the moment secret_old is removed.
-			why = rOldSecret
+			why = reasonOldSecret
 		}
 	case fromURL:
 		st.tmp = tk.AppendBase64(st.tmp[:0])
@@ -174,7 +174,7 @@ func (s *Server) refresh(resp *fasthttp.ResponseHeader, st *state, p *policy, ip
 // makes the answer uncacheable.
 func setCookie(resp *fasthttp.ResponseHeader, st *state, c []byte) {
 	st.setc = c
-	resp.SetCanonical(hSetCookie, c)
+	resp.SetCanonical(headerSetCookie, c)
 	st.setCookie = true
 }
 
@@ -182,9 +182,9 @@ func setCookie(resp *fasthttp.ResponseHeader, st *state, c []byte) {
 // header, else the subrequest's own method (nginx's auth_request and
 // Envoy's ext_authz keep the original method).
 func isPOST(h *fasthttp.RequestHeader) bool {
-	m := h.PeekCanonical(hXOriginalMethod)
+	m := h.PeekCanonical(headerXOriginalMethod)
 	if len(m) == 0 {
-		m = h.PeekCanonical(hXForwardedMethod)
+		m = h.PeekCanonical(headerXForwardedMethod)
 	}
 	if len(m) == 0 {
 		m = h.Method()

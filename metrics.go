@@ -19,18 +19,18 @@ import (
 type reason uint8
 
 const (
-	rOK reason = iota
-	rGuest
-	rNoTicket
-	rMalformed
-	rBadDigest
-	rIPMismatch
-	rExpired
-	rFuture
-	rTokenDenied
-	rOldSecret
-	rRefreshed
-	rUnspecifiedIP
+	reasonOK reason = iota
+	reasonGuest
+	reasonNoTicket
+	reasonMalformed
+	reasonBadDigest
+	reasonIPMismatch
+	reasonExpired
+	reasonFuture
+	reasonTokenDenied
+	reasonOldSecret
+	reasonRefreshed
+	reasonUnspecifiedIP
 	numReasons
 )
 
@@ -42,35 +42,35 @@ func (r reason) String() string { return reasonNames[r] }
 // status is the HTTP status each reason answers with.
 func (r reason) status() int {
 	switch r {
-	case rOK, rGuest, rOldSecret, rRefreshed:
+	case reasonOK, reasonGuest, reasonOldSecret, reasonRefreshed:
 		return 200
-	case rTokenDenied:
+	case reasonTokenDenied:
 		return 403
 	}
 	return 401
 }
 
 // debug says whether the decision is worth a debug log line.
-func (r reason) debug() bool { return r != rOK }
+func (r reason) debug() bool { return r != reasonOK }
 
 // reasonOf maps a verifier error to its reason; an error it does not know
 // counts as a bad digest.
 func reasonOf(err error) reason {
 	switch {
 	case err == nil:
-		return rOK
+		return reasonOK
 	case errors.Is(err, verifier.ErrNoTicket):
-		return rNoTicket
+		return reasonNoTicket
 	case errors.Is(err, verifier.ErrMalformed):
-		return rMalformed
+		return reasonMalformed
 	case errors.Is(err, verifier.ErrBadIP):
-		return rIPMismatch
+		return reasonIPMismatch
 	case errors.Is(err, verifier.ErrExpired):
-		return rExpired
+		return reasonExpired
 	case errors.Is(err, verifier.ErrFuture):
-		return rFuture
+		return reasonFuture
 	}
-	return rBadDigest
+	return reasonBadDigest
 }
 
 // Latency buckets in seconds; an auth answer normally takes microseconds.

@@ -12,7 +12,7 @@ import (
 // X-Forwarded-Proto + X-Forwarded-Host (or Host) + X-Original-URI or
 // X-Forwarded-Uri.
 func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
-	if u := h.PeekCanonical(hXOriginalURL); len(u) > 0 {
+	if u := h.PeekCanonical(headerXOriginalURL); len(u) > 0 {
 		if i := indexSchemeSep(u); i > 0 {
 			scheme, u = u[:i], u[i+3:]
 			// The authority ends at the first '/', '?' or '#'.
@@ -27,14 +27,14 @@ func originalURL(h *fasthttp.RequestHeader) (scheme, host, uri []byte) {
 			return cleanScheme(scheme), cleanHost(host), uri
 		}
 	}
-	scheme = h.PeekCanonical(hXForwardedProto)
-	host = h.PeekCanonical(hXForwardedHost)
+	scheme = h.PeekCanonical(headerXForwardedProto)
+	host = h.PeekCanonical(headerXForwardedHost)
 	if len(host) == 0 {
 		host = h.Host()
 	}
-	uri = h.PeekCanonical(hXOriginalURI)
+	uri = h.PeekCanonical(headerXOriginalURI)
 	if len(uri) == 0 {
-		uri = h.PeekCanonical(hXForwardedURI)
+		uri = h.PeekCanonical(headerXForwardedURI)
 	}
 	return cleanScheme(scheme), cleanHost(host), uri
 }

@@ -30,7 +30,7 @@ func (s *Server) redirect(ctx *fasthttp.RequestCtx, st *state, p *policy, target
 		loc = addBack(ctx, st, p, loc, scheme, host, uri, whole)
 	}
 	st.loc = loc
-	ctx.Response.Header.SetCanonical(hLocation, loc)
+	ctx.Response.Header.SetCanonical(headerLocation, loc)
 }
 
 // appendLocation writes target made absolute with the original URL's
@@ -93,9 +93,9 @@ func sendBackCookie(resp *fasthttp.ResponseHeader, st *state, p *policy, back []
 		// first up to 1.22; from 1.23 all of them joined with ", ",
 		// which no browser splits): the second cookie travels on
 		// its own for the nginx configs to add.
-		resp.SetCanonical(hXBackCookie, c)
+		resp.SetCanonical(headerXBackCookie, c)
 	} else {
-		resp.AddBytesKV(hSetCookie, c)
+		resp.AddBytesKV(headerSetCookie, c)
 	}
 	st.setCookie = true
 }

@@ -301,7 +301,7 @@ func TestClientIP(t *testing.T) {
 // The handler's request header names must be the form fasthttp stores,
 // or PeekCanonical never finds them.
 func TestRequestHeaderNamesCanonical(t *testing.T) {
-	for _, k := range [][]byte{hXOriginalURL, hXOriginalURI, hXForwardedURI, hXForwardedProto, hXForwardedHost, hXOriginalMethod, hXForwardedMethod} {
+	for _, k := range [][]byte{headerXOriginalURL, headerXOriginalURI, headerXForwardedURI, headerXForwardedProto, headerXForwardedHost, headerXOriginalMethod, headerXForwardedMethod} {
 		if c := fasthttp.AppendNormalizedHeaderKeyBytes(nil, k); string(c) != string(k) {
 			t.Errorf("%q is not canonical: fasthttp stores %q", k, c)
 		}
