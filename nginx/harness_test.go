@@ -369,15 +369,15 @@ func startNginx(t *testing.T, site string, modules ...string) string {
 	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(site), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var main strings.Builder
+	var mainConf strings.Builder
 	if os.Geteuid() == 0 {
 		// Workers as root: they must read the test's temp files.
-		main.WriteString("user root;\n")
+		mainConf.WriteString("user root;\n")
 	}
 	for _, m := range modules {
-		fmt.Fprintf(&main, "load_module %s;\n", m)
+		fmt.Fprintf(&mainConf, "load_module %s;\n", m)
 	}
-	fmt.Fprintf(&main, `worker_processes 1;
+	fmt.Fprintf(&mainConf, `worker_processes 1;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log info;
 events { worker_connections 256; }
@@ -392,7 +392,7 @@ http {
 }
 `, dir)
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(main.String()), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(mainConf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := startProc(t, "nginx", nil, bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf, "-g", "daemon off;")
