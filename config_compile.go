@@ -27,7 +27,7 @@ func (c *compiler) compile(raw *rawFile, r *rawSections) *Config {
 	c.compileClientIP(&r.clientIP, &cfg.ClientIP)
 	setDuration(c, key("cache", "max_age"), &r.cache.MaxAge, &cfg.Cache.MaxAge, durRule{wholeSeconds: true})
 
-	global := &scope{loc: r.global, dk: &r.ticket.dialectKeys, dkeys: dialectKeysIn("ticket")}
+	global := &scope{loc: r.global}
 	def, secretOK := c.compileDefault(&r.ticket, global)
 	cfg.Default = def
 	for _, rp := range r.policies {
@@ -137,7 +137,7 @@ func (c *compiler) compilePolicy(rp *rawPolicy, def *Policy, global *scope, dige
 	}
 	p := *def
 	p.Name = rp.name
-	own := &scope{loc: rp.loc, dk: &rp.dialectKeys, dkeys: dialectKeysIn("policy", rp.name), policy: rp.name}
+	own := &scope{loc: rp.loc, policy: rp.name}
 	c.applyLoc(&p, own)
 	c.applyDialect(&p, def, own, global, digestSet)
 	tk := key("policy", rp.name, "tokens")
@@ -200,20 +200,25 @@ func dialectRefresh(d verifier.Dialect) float64 {
 // of another dialect does not inherit them.
 func (c *compiler) applyDialect(p, parent *Policy, own, global *scope, digestSet bool) {
 	d := p.Dialect
-	applyDefaults(p, own, global)
-	if !digestSet {
-		p.Options.Digest = d.DefaultDigest()
-	}
-
 	// Settings of [ticket] that this policy inherits although its dialect
 	// differs are blamed on the policy (the key to set is named); those of
 	// a policy keeping the global dialect were blamed in [ticket] already.
 	switched := parent != nil && parent.Dialect != d
-	if switched {
-		p.DialectOptions = verifier.DialectOptions{}
-		p.UserDataHeaders = nil
+	applyDefaults(p, own, global, switched)
+	if !digestSet {
+		p.Options.Digest = d.DefaultDigest()
 	}
-	c.readDialectKeys(p, own)
+	c.applyDialectOnly(p, own)
+	if len(p.UserDataHeaders) > 0 && !p.DialectOptions.PassportJSONUserData {
+		// Blamed where the headers were set, or where a policy turns off
+		// the JSON its inherited headers need.
+		switch {
+		case own.loc[locUserDataHeader].isSet():
+			c.problem(own.key(locUserDataHeader), "needs JSON user data (passport_json_user_data = true)")
+		case own.loc[locJSONUserData].isSet():
+			c.problem(own.key(locJSONUserData), "user_data_headers (inherited from [ticket]) needs JSON user data")
+		}
+	}
 
 	here := "[ticket]"
 	if own.policy != "" {
@@ -241,56 +246,6 @@ func (c *compiler) applyDialect(p, parent *Policy, own, global *scope, digestSet
 			c.problem(own.key(locGuestCookie), "guest tickets are mod_auth_tkt's: not available with dialect %q", d)
 		case switched:
 			c.problem(own.key(locGuestCookie), "inherits guest.cookie = true, but guest tickets are mod_auth_tkt's: set guest_cookie = false in %s (dialect %q)", here, d)
-		}
-	}
-}
-
-// readDialectKeys reads the dialect-only keys of s into p, refusing those
-// that are not for p's dialect.
-func (c *compiler) readDialectKeys(p *Policy, s *scope) {
-	d := p.Dialect
-	k := s.dkeys
-	only := func(k toml.Key, want verifier.Dialect) bool {
-		if d != want {
-			c.problem(k, "only for dialect %q, and the dialect here is %q", want, d)
-			return false
-		}
-		return true
-	}
-	if s.dk.ReissueTime.Set && only(k.ReissueTime, verifier.Pyramid) {
-		var r time.Duration
-		if setDuration(c, k.ReissueTime, &s.dk.ReissueTime, &r, durRule{wholeSeconds: true, max: math.MaxUint32 * time.Second}) {
-			p.DialectOptions.PyramidReissue = true
-			p.DialectOptions.PyramidReissueTime = r
-		}
-	}
-	if s.dk.PassportEncodeUserData.Set && only(k.PassportEncodeUserData, verifier.Passport) {
-		if v, ok := get(c, k.PassportEncodeUserData, &s.dk.PassportEncodeUserData); ok {
-			p.DialectOptions.PassportPlainUserData = !v
-		}
-	}
-	if s.dk.PassportJSONUserData.Set && only(k.PassportJSONUserData, verifier.Passport) {
-		if v, ok := get(c, k.PassportJSONUserData, &s.dk.PassportJSONUserData); ok {
-			p.DialectOptions.PassportJSONUserData = v
-		}
-	}
-	if s.dk.UserDataHeaders.Set && only(k.UserDataHeaders, verifier.Passport) {
-		if v, ok := get(c, k.UserDataHeaders, &s.dk.UserDataHeaders); ok {
-			if hs, err := parseUserDataHeaders(v); err != nil {
-				c.problem(k.UserDataHeaders, "%v", err)
-			} else {
-				p.UserDataHeaders = hs
-			}
-		}
-	}
-	if len(p.UserDataHeaders) > 0 && !p.DialectOptions.PassportJSONUserData {
-		// Blamed where the headers were set, or where a policy turns off
-		// the JSON its inherited headers need.
-		switch {
-		case s.dk.UserDataHeaders.Set:
-			c.problem(k.UserDataHeaders, "needs JSON user data (passport_json_user_data = true)")
-		case s.dk.PassportJSONUserData.Set:
-			c.problem(k.PassportJSONUserData, "user_data_headers (inherited from [ticket]) needs JSON user data")
 		}
 	}
 }

@@ -14,19 +14,25 @@ import (
 )
 
 // locKey declares one per-location key: a setting Apache takes per
-// <Location>. The default policy reads it from a global table, a policy
-// overrides it with a flat key. locKeys is the only place such a key is
-// named: decoding, the schema behind unknown-key errors and hints,
-// inheritance and overrides all follow from it.
+// <Location>, or one of a dialect's own settings. The default policy reads
+// it from a global table, a policy overrides it with a flat key. locKeys is
+// the only place such a key is named: decoding, the schema behind
+// unknown-key errors and hints, inheritance, overrides and the dialect
+// check all follow from it.
 type locKey struct {
 	name   string // in [policy.NAME]
 	table  string // the global table: ticket, redirect or guest
 	global string // the name in table, when it differs from name
 	value  locValue
 	// dflt sets p's default when the key is set neither in the policy nor
-	// globally. It runs once p.Dialect is known, as some defaults follow
-	// the dialect (see applyDialect).
+	// in an inherited global table. It runs once p.Dialect is known, as
+	// some defaults follow the dialect (see applyDialect).
 	dflt func(p *Policy)
+	// dialect, for a dialect-only key, is the one dialect it is for: set
+	// for another, it is refused; and a policy whose dialect differs from
+	// [ticket]'s does not inherit it, but takes dflt (which a
+	// dialect-only key needs).
+	dialect *verifier.Dialect
 }
 
 // globalName is the key's name in its global table.
@@ -122,6 +128,38 @@ var locKeys = []locKey{
 		value: boolValue(func(p *Policy) *bool { return &p.GuestFallback })},
 	{name: "guest_cookie", table: "guest", global: "cookie",
 		value: boolValue(func(p *Policy) *bool { return &p.GuestCookie })},
+
+	// The dialect-only keys, read once the dialect is known.
+	{name: "reissue_time", table: "ticket", dialect: new(verifier.Pyramid),
+		value: typed(func(c *compiler, k toml.Key, o *opt[duration], p *Policy) {
+			var r time.Duration
+			if setDuration(c, k, o, &r, durRule{wholeSeconds: true, max: math.MaxUint32 * time.Second}) {
+				p.DialectOptions.PyramidReissue = true
+				p.DialectOptions.PyramidReissueTime = r
+			}
+		}),
+		dflt: func(p *Policy) { p.DialectOptions.PyramidReissue, p.DialectOptions.PyramidReissueTime = false, 0 }},
+	{name: "passport_encode_user_data", table: "ticket", dialect: new(verifier.Passport),
+		value: typed(func(c *compiler, k toml.Key, o *opt[bool], p *Policy) {
+			if v, ok := get(c, k, o); ok {
+				p.DialectOptions.PassportPlainUserData = !v
+			}
+		}),
+		dflt: func(p *Policy) { p.DialectOptions.PassportPlainUserData = false }},
+	{name: "passport_json_user_data", table: "ticket", dialect: new(verifier.Passport),
+		value: boolValue(func(p *Policy) *bool { return &p.DialectOptions.PassportJSONUserData }),
+		dflt:  func(p *Policy) { p.DialectOptions.PassportJSONUserData = false }},
+	{name: "user_data_headers", table: "ticket", dialect: new(verifier.Passport),
+		value: typed(func(c *compiler, k toml.Key, o *opt[map[string]string], p *Policy) {
+			if v, ok := get(c, k, o); ok {
+				if hs, err := parseUserDataHeaders(v); err != nil {
+					c.problem(k, "%v", err)
+				} else {
+					p.UserDataHeaders = hs
+				}
+			}
+		}),
+		dflt: func(p *Policy) { p.UserDataHeaders = nil }},
 }
 
 // typed makes a locValue of an apply that reads an opt[T].
@@ -159,6 +197,8 @@ var (
 	locDialect        = locIndex("dialect")
 	locTimeoutRefresh = locIndex("timeout_refresh")
 	locGuestCookie    = locIndex("guest_cookie")
+	locJSONUserData   = locIndex("passport_json_user_data")
+	locUserDataHeader = locIndex("user_data_headers")
 )
 
 // rawLoc holds the per-location values of one scope, aligned with locKeys;
@@ -231,8 +271,6 @@ func (c *compiler) decodeLoc(k toml.Key, p toml.Primitive, table string, l rawLo
 // and [guest] for the default policy, [policy.NAME] for the others.
 type scope struct {
 	loc    rawLoc
-	dk     *dialectKeys
-	dkeys  dialectKeyNames
 	policy string // "" for the global tables
 }
 
@@ -245,19 +283,41 @@ func (s *scope) key(i int) toml.Key {
 	return key("policy", s.policy, lk.name)
 }
 
-// applyLoc overrides p's per-location settings with those set in s.
+// applyLoc overrides p's per-location settings with those set in s; the
+// dialect-only keys wait for p's dialect (applyDialectOnly).
 func (c *compiler) applyLoc(p *Policy, s *scope) {
 	for i := range locKeys {
-		locKeys[i].value.apply(c, s.key(i), s.loc[i], p)
+		if locKeys[i].dialect == nil {
+			locKeys[i].value.apply(c, s.key(i), s.loc[i], p)
+		}
 	}
 }
 
 // applyDefaults gives p the defaults of the keys set neither in own nor in
-// global, once p's dialect is known.
-func applyDefaults(p *Policy, own, global *scope) {
+// global, once p's dialect is known. A policy that switched to another
+// dialect than [ticket]'s does not inherit [ticket]'s dialect-only keys.
+func applyDefaults(p *Policy, own, global *scope, switched bool) {
 	for i := range locKeys {
-		if lk := &locKeys[i]; lk.dflt != nil && !own.loc[i].isSet() && !global.loc[i].isSet() {
+		lk := &locKeys[i]
+		inherited := global.loc[i].isSet() && !(switched && lk.dialect != nil)
+		if lk.dflt != nil && !own.loc[i].isSet() && !inherited {
 			lk.dflt(p)
 		}
+	}
+}
+
+// applyDialectOnly reads the dialect-only keys of s into p, refusing those
+// that are not for p's dialect.
+func (c *compiler) applyDialectOnly(p *Policy, s *scope) {
+	for i := range locKeys {
+		lk := &locKeys[i]
+		if lk.dialect == nil || !s.loc[i].isSet() {
+			continue
+		}
+		if *lk.dialect != p.Dialect {
+			c.problem(s.key(i), "only for dialect %q, and the dialect here is %q", *lk.dialect, p.Dialect)
+			continue
+		}
+		lk.value.apply(c, s.key(i), s.loc[i], p)
 	}
 }

@@ -33,23 +33,12 @@ type rawFile struct {
 	Policy        toml.Primitive `toml:"policy"`
 }
 
-// rawTicket holds the global-only keys of [ticket] and its dialect keys;
-// its per-location keys are declared in locKeys.
+// rawTicket holds the global-only keys of [ticket]; its per-location and
+// dialect-only keys are declared in locKeys.
 type rawTicket struct {
 	rawSecrets
 	DigestType opt[string]   `toml:"digest_type"`
 	MaxFuture  opt[duration] `toml:"max_future"`
-	dialectKeys
-}
-
-// dialectKeys are the settings of one dialect only, in [ticket] and in
-// policies. A policy inherits those of [ticket] only when it keeps the
-// global dialect.
-type dialectKeys struct {
-	ReissueTime            opt[duration]          `toml:"reissue_time"`
-	PassportEncodeUserData opt[bool]              `toml:"passport_encode_user_data"`
-	PassportJSONUserData   opt[bool]              `toml:"passport_json_user_data"`
-	UserDataHeaders        opt[map[string]string] `toml:"user_data_headers"`
 }
 
 // rawClientIP is [client_ip]: where client addresses come from.
@@ -76,9 +65,8 @@ type rawCache struct {
 // rawPolicy is a [policy.NAME] table; its per-location keys are in loc.
 type rawPolicy struct {
 	Tokens opt[[]string] `toml:"tokens"`
-	dialectKeys
-	name string
-	loc  rawLoc
+	name   string
+	loc    rawLoc
 }
 
 // rawSections are the tables of the file, decoded.
@@ -123,21 +111,6 @@ func (r *rawSections) decode(c *compiler, raw *rawFile) {
 		if k := key("policy", name); c.isTable(k) && c.decode(k, pols[name], rp) && c.decodeLoc(k, pols[name], "policy", rp.loc) {
 			r.policies = append(r.policies, rp)
 		}
-	}
-}
-
-// dialectKeyNames names the keys a dialectKeys was read from.
-type dialectKeyNames struct {
-	ReissueTime, PassportEncodeUserData, PassportJSONUserData, UserDataHeaders toml.Key
-}
-
-func dialectKeysIn(table ...string) dialectKeyNames {
-	k := func(s string) toml.Key { return key(append(slices.Clone(table), s)...) }
-	return dialectKeyNames{
-		ReissueTime:            k("reissue_time"),
-		PassportEncodeUserData: k("passport_encode_user_data"),
-		PassportJSONUserData:   k("passport_json_user_data"),
-		UserDataHeaders:        k("user_data_headers"),
 	}
 }
 
