@@ -236,3 +236,43 @@ func TestStartupErrorIsJSON(t *testing.T) {
 		t.Errorf("-check: exit %d, stderr %q; want 1 and a plain report", code, errOut)
 	}
 }
+
+// The container image's HEALTHCHECK, and the exec probe the manifest
+// shows in a comment, run tktgate healthcheck in exec form (distroless has
+// no shell) with the config the image's CMD serves.
+func TestDeployHealthcheck(t *testing.T) {
+	want := []string{"/usr/local/bin/tktgate", "healthcheck", "-config", "/etc/tktgate/config/config.toml"}
+	docker, err := os.ReadFile("nginx/k8s/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := strings.ReplaceAll(string(docker), "\\\n", " ")
+	var hc, cmd []string
+	for _, line := range strings.Split(d, "\n") {
+		if rest, ok := strings.CutPrefix(line, "HEALTHCHECK "); ok {
+			_, form, ok := strings.Cut(rest, " CMD ")
+			if !ok || json.Unmarshal([]byte(strings.TrimSpace(form)), &hc) != nil {
+				t.Fatalf("Dockerfile: HEALTHCHECK %s is not CMD in exec form", rest)
+			}
+		}
+		if rest, ok := strings.CutPrefix(line, "CMD "); ok {
+			if err := json.Unmarshal([]byte(rest), &cmd); err != nil {
+				t.Fatalf("Dockerfile: CMD %s: %v", rest, err)
+			}
+		}
+	}
+	if strings.Join(hc, " ") != strings.Join(want, " ") {
+		t.Errorf("Dockerfile: HEALTHCHECK runs %q; want %q", hc, want)
+	}
+	if !strings.Contains(d, "COPY --from=build /out/tktgate "+want[0]+"\n") || strings.Join(cmd, " ") != strings.Join(want[2:], " ") {
+		t.Errorf("Dockerfile: the HEALTHCHECK's binary or config is not the one the image copies and serves (CMD %q)", cmd)
+	}
+	manifest, err := os.ReadFile("nginx/k8s/tktgate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, _ := json.Marshal(want)
+	if !strings.Contains(string(manifest), "          #     command: "+strings.ReplaceAll(string(probe), ",", ", ")+"\n") {
+		t.Errorf("nginx/k8s/tktgate.yaml: no exec probe running %s in a comment", probe)
+	}
+}
