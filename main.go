@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,26 +30,43 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usageText is the command list, as in README.md's "Command line".
+const usageText = `Usage:
+  tktgate [-config FILE]                serve (default config: ./config.toml)
+  tktgate -check [-config FILE]         validate the config, print every problem, exit 0/1
+  tktgate ticket [-config FILE] -uid U [-ip A] [-tokens a,b] [-data D] [-ts N] [-raw]
+                                        mint a ticket with the configured secret and digest
+  tktgate healthcheck [-config FILE]    ask the running server's /readyz, exit 0 (ready) or 1
+  tktgate -version
+  tktgate help                          this text (also -h, -help, --help)
+`
+
 // run is main without the exit, so tests can drive the CLI.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "ticket" {
-		return runTicket(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "ticket":
+			return runTicket(args[1:], stdout, stderr)
+		case "healthcheck":
+			return runHealthcheck(args[1:], stdout, stderr)
+		case "help":
+			args = []string{"-help"}
+		}
 	}
 	fs := flag.NewFlagSet("tktgate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "config.toml", "configuration `file`")
 	check := fs.Bool("check", false, "validate the configuration, print every problem, and exit 0 (valid) or 1")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage:\n  tktgate [-config FILE]          serve\n  tktgate -check [-config FILE]   validate the config\n  tktgate ticket [-config FILE] -uid U [-ip A] [-tokens a,b] [-data D] [-ts N] [-raw]\n  tktgate -version\n\nFlags:\n")
+	usage := func() {
+		fmt.Fprint(fs.Output(), usageText+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tktgate: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
+		usage()
 		return 2
 	}
 	if *showVersion {
@@ -65,7 +83,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		// Serving logs JSON from its first line: so does a config that
+		// stops it. A config error names keys and lines, never values.
+		// This one line, the process's last, has no time: whatever runs
+		// the process stamps its output, and the value-free tests
+		// (configerr_test.go) read every byte of it for pieces of
+		// secrets, digits included.
+		noTime := func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+		startLog := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: noTime}))
+		startLog.Error("cannot serve: the config does not load", "config", *cfgPath, "error", err.Error())
 		return 1
 	}
 	level := new(slog.LevelVar)
@@ -81,4 +112,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseFlags parses args into fs. -h, -help and --help print usage on
+// stdout and stop with 0; any other flag error prints it and usage on
+// stderr and stops with 2. ok is true when the command goes on.
+func parseFlags(fs *flag.FlagSet, args []string, usage func(), stdout, stderr io.Writer) (code int, ok bool) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // printed below, where it belongs
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		usage()
+		return 0, false
+	default:
+		usage()
+		return 2, false
+	}
 }

@@ -14,7 +14,6 @@ import (
 // runTicket mints a ticket like Apache::AuthTkt's ticket().
 func runTicket(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tktgate ticket", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "config.toml", "configuration `file` (secret, digest_type, ignore_ip)")
 	uid := fs.String("uid", "", "user id (required)")
 	ipStr := fs.String("ip", "127.0.0.1", "client IPv4 `address` the ticket is bound to (ignored with ignore_ip)")
@@ -22,8 +21,12 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "", "user data")
 	ts := fs.Int64("ts", 0, "timestamp, unix `seconds` (default now)")
 	raw := fs.Bool("raw", false, "print the raw ticket instead of base64")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	usage := func() {
+		fmt.Fprintf(fs.Output(), "Usage:\n  tktgate ticket [-config FILE] -uid U [-ip A] [-tokens a,b] [-data D] [-ts N] [-raw]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	if *uid == "" {
 		fmt.Fprintln(stderr, "tktgate ticket: -uid is required")
