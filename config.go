@@ -22,8 +22,11 @@ type Config struct {
 	Path          string
 	Listen        string // "host:port" or "unix:/path"
 	LogLevel      slog.Level
-	SocketMode    os.FileMode // permissions of a unix listen socket
-	MetricsListen string      // separate listener for /metrics; "" = the main one
+	SocketMode    os.FileMode   // permissions of a unix listen socket
+	MetricsListen string        // separate listener for /metrics; "" = the main one
+	Watch         bool          // reload when a watched file changes (see watch.go)
+	WatchInterval time.Duration // how often the watched files are looked at
+	SecretFiles   []string      // the secret files read, as opened; watched with the config file
 	Limits        Limits
 	ClientIP      ClientIP
 	Cache         Cache
@@ -92,6 +95,9 @@ const (
 	defaultSocketMode     = 0o660
 	defaultReadBufferSize = 32 << 10 // nginx sends up to 4 x 8 KB of headers
 	defaultMaxConns       = 10000
+	defaultWatchInterval  = time.Second
+	minWatchInterval      = 10 * time.Millisecond
+	maxWatchInterval      = time.Hour
 	defaultTimeout        = 2 * time.Hour // mod_auth_tkt's; see dialectTimeout
 	defaultRefresh        = 0.5           // mod_auth_tkt's; see dialectRefresh
 	defaultMaxFuture      = 5 * time.Minute
@@ -194,6 +200,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		return nil, err
 	}
 	cfg.Path = path
+	cfg.SecretFiles = c.files
 	return cfg, nil
 }
 
@@ -204,6 +211,7 @@ type compiler struct {
 	lines    map[string]int  // lower-cased key -> line of first appearance
 	probs    []Problem       // in order found; sorted by line in err
 	reported map[string]bool // keys already blamed; their sub-keys are not
+	files    []string        // secret files read, for Config.SecretFiles
 }
 
 func (c *compiler) problem(k toml.Key, format string, args ...any) {

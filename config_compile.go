@@ -48,9 +48,11 @@ func (c *compiler) compile(raw *rawFile, r *rawSections) *Config {
 // defaultConfig holds the defaults of the keys outside policies.
 func defaultConfig() *Config {
 	return &Config{
-		Listen:     defaultListen,
-		LogLevel:   slog.LevelInfo,
-		SocketMode: defaultSocketMode,
+		Listen:        defaultListen,
+		LogLevel:      slog.LevelInfo,
+		SocketMode:    defaultSocketMode,
+		Watch:         true,
+		WatchInterval: defaultWatchInterval,
 		Limits: Limits{
 			ReadBufferSize:  defaultReadBufferSize,
 			ReadTimeout:     5 * time.Second,
@@ -64,7 +66,8 @@ func defaultConfig() *Config {
 	}
 }
 
-// compileTop reads the top-level keys: the listeners and logging.
+// compileTop reads the top-level keys: the listeners, logging and
+// watching.
 func (c *compiler) compileTop(raw *rawFile, cfg *Config) {
 	setString(c, key("listen"), &raw.Listen, &cfg.Listen, checkListen)
 	if v, ok := get(c, key("log_level"), &raw.LogLevel); ok {
@@ -105,6 +108,15 @@ func (c *compiler) compileTop(raw *rawFile, cfg *Config) {
 		}
 		return nil
 	})
+	setBool(c, key("watch"), &raw.Watch, &cfg.Watch)
+	var iv time.Duration
+	if setDuration(c, key("watch_interval"), &raw.WatchInterval, &iv, durRule{max: maxWatchInterval}) {
+		if iv < minWatchInterval {
+			c.problem(key("watch_interval"), "%v is too short (at least %v)", iv, minWatchInterval)
+		} else {
+			cfg.WatchInterval = iv
+		}
+	}
 }
 
 // compileDefault makes the default policy of the global tables: the

@@ -71,6 +71,7 @@ func (c *compiler) secret(inlineKey toml.Key, inline *opt[string], fileKey toml.
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(filepath.Dir(c.path), name)
 	}
+	c.files = append(c.files, name)
 	data, err := readSecretFile(name)
 	if err != nil {
 		var pe *fs.PathError

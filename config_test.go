@@ -118,6 +118,21 @@ func TestConfigErrors(t *testing.T) {
 	f(`metrics_listen = "nope"`+"\n"+sec, `metrics_listen: invalid address "nope"`)
 	f(`metrics_listen = false`+"\n"+sec, "metrics_listen: want a string, not a boolean")
 
+	// watch and watch_interval
+	f(`watch = false`+"\n"+sec, "")
+	f(`watch = "no"`+"\n"+sec, `test.toml:1: watch: want a boolean (true or false), not a string`)
+	f(`watch = 0`+"\n"+sec, `test.toml:1: watch: want a boolean (true or false), not an integer`)
+	f(`watch_interval = "100ms"`+"\n"+sec, "")
+	f(`watch_interval = 2`+"\n"+sec, "")
+	f(`watch_interval = "5ms"`+"\n"+sec, `test.toml:1: watch_interval: 5ms is too short (at least 10ms)`)
+	f(`watch_interval = 0`+"\n"+sec, `test.toml:1: watch_interval: 0s is too short`)
+	f(`watch_interval = "2h"`+"\n"+sec, `test.toml:1: watch_interval: 2h0m0s is too long (at most 1h0m0s)`)
+	f(`watch_interval = "soon"`+"\n"+sec, `test.toml:1: watch_interval: `)
+	f(`watch_interval = true`+"\n"+sec, `test.toml:1: watch_interval: want an integer number of seconds or a duration string such as "2h", not a boolean`)
+	f(`Watch = true`+"\n"+sec, `test.toml:1: Watch: key must be spelled "watch"`)
+	f(`watch_intervall = "1s"`+"\n"+sec, `test.toml:1: watch_intervall: unknown key`)
+	f("[ticket]\nsecret = \"s\"\nwatch = true\n", `test.toml:3: ticket.watch: unknown key`)
+
 	// [ticket] secret and secret_file
 	f("[ticket]\nsecret = \"\"\n", "test.toml:2: ticket.secret: empty secret")
 	f("[ticket]\nsecret = 42\n", "ticket.secret: want a string, not an integer")
@@ -535,6 +550,14 @@ func TestConfigValues(t *testing.T) {
 	f(`socket_mode = "755"`+"\n"+sec, func(c *Config) any { return c.SocketMode }, os.FileMode(0o755))
 	f(`socket_mode = "0o640"`+"\n"+sec, func(c *Config) any { return c.SocketMode }, os.FileMode(0o640))
 	f(`metrics_listen = "127.0.0.1:9181"`+"\n"+sec, func(c *Config) any { return c.MetricsListen }, "127.0.0.1:9181")
+	f(sec, func(c *Config) any { return c.Watch }, true)
+	f(`watch = false`+"\n"+sec, func(c *Config) any { return c.Watch }, false)
+	f(sec, func(c *Config) any { return c.WatchInterval }, time.Second)
+	f(`watch_interval = "250ms"`+"\n"+sec, func(c *Config) any { return c.WatchInterval }, 250*time.Millisecond)
+	f(`watch_interval = 3`+"\n"+sec, func(c *Config) any { return c.WatchInterval }, 3*time.Second)
+	f(sec, func(c *Config) any { return c.SecretFiles }, []string(nil))
+	f("[ticket]\nsecret_file = \"secret.txt\"\nsecret_old_file = \"secret_old.txt\"\n", func(c *Config) any { return c.SecretFiles },
+		[]string{filepath.Join("testdata", "config", "secret.txt"), filepath.Join("testdata", "config", "secret_old.txt")})
 
 	// [ticket]
 	secretOf := func(c *Config) any { return string(c.Default.Options.Secret) }

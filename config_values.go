@@ -24,6 +24,8 @@ type rawFile struct {
 	LogLevel      opt[string]    `toml:"log_level"`
 	SocketMode    opt[string]    `toml:"socket_mode"`
 	MetricsListen opt[string]    `toml:"metrics_listen"`
+	Watch         opt[bool]      `toml:"watch"`
+	WatchInterval opt[duration]  `toml:"watch_interval"`
 	Ticket        toml.Primitive `toml:"ticket"`
 	ClientIP      toml.Primitive `toml:"client_ip"`
 	Redirect      toml.Primitive `toml:"redirect"`

@@ -107,14 +107,30 @@ func newHTTP(cfg *Config, log *slog.Logger, h fasthttp.RequestHandler) *fasthttp
 	}
 }
 
-// wait reloads the config on hup until ctx is done (stopped false) or a
-// server stops (stopped true, with its error). running is the config the
-// listeners were opened with.
+// wait reloads the config on hup, and when a watched file changes (see
+// watch.go), until ctx is done (stopped false) or a server stops (stopped
+// true, with its error). running is the config the listeners were opened
+// with.
 func (s *Server) wait(ctx context.Context, running *Config, path string, level *slog.LevelVar, hup <-chan os.Signal, errc <-chan error) (stopped bool, err error) {
+	w := newWatcher(path, running)
+	defer w.stop()
+	reload := func() {
+		w.reloading()
+		if cfg := s.reload(running, path, level); cfg != nil {
+			w.reloaded(path, cfg)
+		}
+	}
 	for {
 		select {
 		case <-hup:
-			s.reload(running, path, level)
+			reload()
+		case <-w.tick():
+			w.changed()
+		case <-w.timer.C:
+			if w.settled() {
+				s.log.Info("a watched file changed; reloading", "config", path)
+				reload()
+			}
 		case err := <-errc:
 			return true, err
 		case <-ctx.Done():
@@ -123,15 +139,15 @@ func (s *Server) wait(ctx context.Context, running *Config, path string, level *
 	}
 }
 
-// reload loads path again and installs it; a config that does not load
-// leaves the running one in place.
-func (s *Server) reload(running *Config, path string, level *slog.LevelVar) {
+// reload loads path again and installs it, and returns it; a config that
+// does not load leaves the running one in place (and reload returns nil).
+func (s *Server) reload(running *Config, path string, level *slog.LevelVar) *Config {
 	m, log := s.metrics, s.log
 	newCfg, err := LoadConfig(path)
 	if err != nil {
 		m.reloadFails.Add(1)
 		log.Error("config reload failed; keeping the running config", "config", path, "error", err.Error())
-		return
+		return nil
 	}
 	if newCfg.Listen != running.Listen || newCfg.MetricsListen != running.MetricsListen || newCfg.Limits != running.Limits {
 		log.Warn("listen addresses and [limits] change only on restart; the rest of the new config is in use")
@@ -141,6 +157,7 @@ func (s *Server) reload(running *Config, path string, level *slog.LevelVar) {
 	m.reloads.Add(1)
 	m.lastReloadOK.Store(time.Now().Unix())
 	log.Info("config reloaded", "config", path, "digest", newCfg.Default.Options.Digest.String(), "policies", len(newCfg.Policies))
+	return newCfg
 }
 
 // drain is the orderly stop: not ready, then in-flight requests get
