@@ -21,33 +21,16 @@ import (
 	"github.com/tktgate/tktgate/verifier"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// tktgate is the binary the signal tests run: they need a real process.
+var tktgate e2e.Binary
 
-// binary builds tktgate once per test run: the signal tests need a real
-// process.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tktgate-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tktgate")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+func TestMain(m *testing.M) {
+	code := m.Run()
+	tktgate.Remove()
+	os.Exit(code)
 }
+
+func binary(t *testing.T) string { return tktgate.Path(t) }
 
 type proc struct {
 	cmd    *exec.Cmd

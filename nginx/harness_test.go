@@ -24,45 +24,16 @@ import (
 	"github.com/tktgate/tktgate/internal/e2e"
 )
 
-// The tktgate binary, built once from the repository root.
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// tktgate is the binary under test, built once from the repository root.
+var tktgate = e2e.Binary{Root: ".."}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	tktgate.Remove()
 	os.Exit(code)
 }
 
-func tktgateBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "tktgate-nginx-test-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "tktgate")
-		goTool := "go"
-		if p, err := exec.LookPath("go"); err == nil {
-			goTool = p
-		}
-		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build of tktgate: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func tktgateBinary(t *testing.T) string { return tktgate.Path(t) }
 
 // needBinary returns the path of an external program, or skips (fails
 // under TKTGATE_REQUIRE_E2E=1) when it is not installed.

@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,41 +27,16 @@ import (
 // systemd-analyze verify checks that ExecStart's program exists.
 const installedBinary = "/usr/local/bin/tktgate"
 
-// The tktgate binary, built once from the repository root.
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// tktgate is the binary under test, built once from the repository root.
+var tktgate = e2e.Binary{Root: ".."}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	tktgate.Remove()
 	os.Exit(code)
 }
 
-func tktgateBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "tktgate-systemd-test-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "tktgate")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build of tktgate: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func tktgateBinary(t *testing.T) string { return tktgate.Path(t) }
 
 // tool returns the path of a systemd program, or skips (fails under
 // TKTGATE_REQUIRE_E2E=1) when it is not installed.
