@@ -378,17 +378,7 @@ func hDialectBigCookies(t *testing.T, s *hSuite, g *hGate) {
 		return last
 	}
 	k8 := strings.Repeat("x", 8<<10)
-	many := func(n int, f string) string {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			fmt.Fprintf(&b, f, i)
-		}
-		return b.String()
-	}
-	var headers []string
-	for i := 0; i < 1500; i++ {
-		headers = append(headers, fmt.Sprintf("Cookie: c%d=v", i))
-	}
+	many, headers := hMany, hCookieLines(1500)
 	bigUID := s.ticket(g, k8, "", "", hLocalhost, time.Now())
 	bigData := s.ticket(g, "alice", "admin", strings.Repeat("d", 6<<10), hLocalhost, time.Now())
 	for _, c := range []struct {

@@ -645,22 +645,30 @@ func hFraming(t *testing.T, s *hSuite, g *hGate) {
 	t.Logf("CL+TE: %d answers", len(rs))
 }
 
+// hMany is format f filled with 0 to n-1, one after the other.
+func hMany(n int, f string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, f, i)
+	}
+	return b.String()
+}
+
+// hCookieLines is n Cookie header lines, c0=v to c(n-1)=v.
+func hCookieLines(n int) []string {
+	headers := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		headers = append(headers, fmt.Sprintf("Cookie: c%d=v", i))
+	}
+	return headers
+}
+
 // 8 KB cookies and thousands of cookies within the buffer: the ticket is
 // still found.
 func hBigCookies(t *testing.T, s *hSuite, g *hGate) {
 	tk := s.valid("alice")
 	k8 := strings.Repeat("x", 8<<10)
-	many := func(n int, f string) string {
-		var b strings.Builder
-		for i := 0; i < n; i++ {
-			fmt.Fprintf(&b, f, i)
-		}
-		return b.String()
-	}
-	var headers []string
-	for i := 0; i < 1500; i++ {
-		headers = append(headers, fmt.Sprintf("Cookie: c%d=v", i))
-	}
+	many, headers := hMany, hCookieLines(1500)
 	for _, c := range []struct {
 		name    string
 		headers []string
