@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tktgate/tktgate/internal/e2e"
 	"github.com/tktgate/tktgate/internal/rawhttp"
 	"github.com/tktgate/tktgate/verifier"
 	"github.com/valyala/fasthttp"
@@ -24,20 +25,27 @@ const testSecret = "test-secret"
 
 // startServer serves the given config on a free loopback port until the
 // test ends, and returns its address.
-func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *strings.Builder) {
+func startServer(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *e2e.Buffer) {
 	addr, hup, logs, _ = startServer2(t, toml)
 	return
 }
 
 // startServer2 is startServer that also returns the metrics_listen
 // address, if the config has one.
-func startServer2(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *strings.Builder, metricsAddr string) {
+func startServer2(t *testing.T, toml string) (addr string, hup chan os.Signal, logs *e2e.Buffer, metricsAddr string) {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.toml")
+	path := filepath.Join(t.TempDir(), "config.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startServerAt(t, path)
+}
+
+// startServerAt serves the config at path, as tktgate -config path
+// would, on free loopback ports until the test ends. The log can be read
+// while the server writes it, and is shown when the test fails.
+func startServerAt(t *testing.T, path string) (addr string, hup chan os.Signal, logs *e2e.Buffer, metricsAddr string) {
+	t.Helper()
 	cfg, err := LoadConfig(path)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -46,8 +54,8 @@ func startServer2(t *testing.T, toml string) (addr string, hup chan os.Signal, l
 	if cfg.MetricsListen != "" {
 		cfg.MetricsListen = "127.0.0.1:0"
 	}
-	logs = &strings.Builder{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs = &e2e.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Registered first, so it runs last, after the server has stopped:
 	// whatever a test did, no secret reaches the log.
 	t.Cleanup(func() {
@@ -73,6 +81,9 @@ func startServer2(t *testing.T, toml string) (addr string, hup chan os.Signal, l
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve returned %v", err)
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", logs.String())
 		}
 	})
 	return addr, hup, logs, metricsAddr
@@ -495,22 +506,6 @@ func TestOpsEndpoints(t *testing.T) {
 			t.Errorf("/metrics lacks %q:\n%s", want, a.body)
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu chanMutex
-	w  io.Writer
-}
-
-type chanMutex struct{ c chan struct{} }
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	if l.mu.c == nil {
-		l.mu.c = make(chan struct{}, 1)
-	}
-	l.mu.c <- struct{}{}
-	defer func() { <-l.mu.c }()
-	return l.w.Write(p)
 }
 
 var _ = fmt.Sprint

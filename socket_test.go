@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tktgate/tktgate/internal/e2e"
 )
 
 // TestUnixSocketMode: a unix socket is never at its path with a mode more
@@ -57,8 +59,8 @@ func TestUnixSocketMode(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		ready := make(chan []net.Addr, 1)
 		done := make(chan error, 1)
-		var logs strings.Builder
-		log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs}, nil))
+		var logs e2e.Buffer
+		log := slog.New(slog.NewJSONHandler(&logs, nil))
 		go func() { done <- serve(ctx, cfg, cfg.Path, log, new(slog.LevelVar), make(chan os.Signal), ready) }()
 		select {
 		case <-ready:

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tktgate/tktgate/internal/e2e"
 	"github.com/tktgate/tktgate/verifier"
 )
 
@@ -33,60 +31,15 @@ func watchConfig(secret string, policies ...string) string {
 	return c
 }
 
-// startWatched serves the config at path, as tktgate -config path would,
-// on a free loopback port until the test ends.
-func startWatched(t *testing.T, path string) (addr string, hup chan os.Signal, logs *watchLog) {
+// startWatched serves the config at path until the test ends.
+func startWatched(t *testing.T, path string) (addr string, hup chan os.Signal, logs *e2e.Buffer) {
 	t.Helper()
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	cfg.Listen = "127.0.0.1:0"
-	logs = &watchLog{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	hup = make(chan os.Signal, 1)
-	ready := make(chan []net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, path, log, new(slog.LevelVar), hup, ready) }()
-	select {
-	case addrs := <-ready:
-		addr = addrs[0].String()
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-		if t.Failed() {
-			t.Logf("log:\n%s", logs.String())
-		}
-	})
+	addr, hup, logs, _ = startServerAt(t, path)
 	return addr, hup, logs
 }
 
-// watchLog is a log that tests read while the server writes it.
-type watchLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *watchLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *watchLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // waitLog waits until what occurs n times in the log.
-func (l *watchLog) waitLog(t *testing.T, what string, n int) {
+func waitLog(t *testing.T, l *e2e.Buffer, what string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(watchWithin)
 	for strings.Count(l.String(), what) < n {
@@ -320,7 +273,7 @@ func TestWatchBrokenKept(t *testing.T) {
 	mustStatus(t, addr, "/auth/admin", tk, 200, "before")
 
 	renameOver(t, path, watchTop+"[ticket]\nsecret = \"first-secret\"\ndigest_type = \"MD4\"\n")
-	logs.waitLog(t, "config reload failed", 1)
+	waitLog(t, logs, "config reload failed", 1)
 	time.Sleep(500 * time.Millisecond) // several polls: reported once
 	l := logs.String()
 	if n := strings.Count(l, "config reload failed"); n != 1 {
@@ -354,13 +307,13 @@ func TestWatchOff(t *testing.T) {
 		t.Fatalf("watch off: %d reloads without a signal", n)
 	}
 	hup <- nil
-	logs.waitLog(t, "config reloaded", 1)
+	waitLog(t, logs, "config reloaded", 1)
 	mustStatus(t, addr, "/auth/fresh", tk, 200, "after SIGHUP")
 
 	// Watch turned on by a reload: the next edit is loaded.
 	writeFile(t, path, watchConfig("first-secret", "fresh"))
 	hup <- nil
-	logs.waitLog(t, "config reloaded", 2)
+	waitLog(t, logs, "config reloaded", 2)
 	writeFile(t, path, watchConfig("first-secret", "fresh", "later"))
 	if ok, took := eventually(t, addr, "/auth/later", tk, 200); !ok {
 		t.Fatalf("watch turned on by a reload: an edit is not served %v later", took)
