@@ -300,8 +300,8 @@ func (v *Verifier) appendRefreshPassport(dst []byte, do *DialectOptions, t *Tick
 // JSON dialect); otherwise, with PassportJSONUserData, it is re-serialised
 // first, which allocates.
 func (v *Verifier) signPassport(dst []byte, do *DialectOptions, uid, tokens, data []byte, canonical, hasTokens bool, ip netip.Addr, ts time.Time) []byte {
-	if !passportField(uid) || !passportField(tokens) {
-		return dst
+	if !passportField(uid) || !passportField(tokens) || trimmable(uid, tokens) {
+		return dst // Verify would refuse it
 	}
 	ip4, ok := passportIP(v.ignoreIP, ip)
 	if !ok {
