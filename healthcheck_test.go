@@ -267,12 +267,12 @@ func TestDeployHealthcheck(t *testing.T) {
 	if !strings.Contains(d, "COPY --from=build /out/tktgate "+want[0]+"\n") || strings.Join(cmd, " ") != strings.Join(want[2:], " ") {
 		t.Errorf("Dockerfile: the HEALTHCHECK's binary or config is not the one the image copies and serves (CMD %q)", cmd)
 	}
-	manifest, err := os.ReadFile("nginx/k8s/tktgate.yaml")
+	manifest, err := os.ReadFile("nginx/k8s/base/deployment.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	probe, _ := json.Marshal(want)
 	if !strings.Contains(string(manifest), "          #     command: "+strings.ReplaceAll(string(probe), ",", ", ")+"\n") {
-		t.Errorf("nginx/k8s/tktgate.yaml: no exec probe running %s in a comment", probe)
+		t.Errorf("nginx/k8s/base/deployment.yaml: no exec probe running %s in a comment", probe)
 	}
 }
