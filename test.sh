@@ -8,8 +8,9 @@
 #                       benchmark smoke run.
 #
 # Environment:
-#   TKTGATE_REQUIRE_E2E=0   let tests skip when Apache/nginx/perl/python are
-#                           missing instead of failing (default 1).
+#   TKTGATE_REQUIRE_E2E=0   let tests skip when Apache/nginx/perl/python/
+#                           kubectl are missing instead of failing
+#                           (default 1).
 #   FUZZTIME=10s            how long each fuzz target runs.
 #   SKIP_INSTALL=1          do not apt-get anything.
 set -uo pipefail
@@ -42,6 +43,12 @@ if ((${#missing[@]})) && [[ "${SKIP_INSTALL:-0}" != 1 ]]; then
 	$SUDO service nginx stop >/dev/null 2>&1 || true
 	$SUDO service caddy stop >/dev/null 2>&1 || true
 fi
+
+# kubectl renders the Kubernetes base and overlays (kustomize is built
+# in). Not installed here: Debian's kubernetes-client (1.20) carries
+# kustomize 2, too old for them.
+command -v kubectl >/dev/null ||
+	echo "!! kubectl not found: the Kubernetes tests will fail (or skip with TKTGATE_REQUIRE_E2E=0); install kubectl 1.27 or later (https://kubernetes.io/docs/tasks/tools/)"
 
 results=()
 failed=0
