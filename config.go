@@ -26,7 +26,7 @@ type Config struct {
 	MetricsListen string        // separate listener for /metrics; "" = the main one
 	Watch         bool          // reload when a watched file changes (see watch.go)
 	WatchInterval time.Duration // how often the watched files are looked at
-	SecretFiles   []string      // the secret files read, as opened; watched with the config file
+	SecretFiles   []string      // every policy's secret files, as opened, each once; watched with the config file
 	Limits        Limits
 	ClientIP      ClientIP
 	Cache         Cache
@@ -212,6 +212,7 @@ type compiler struct {
 	probs    []Problem       // in order found; sorted by line in err
 	reported map[string]bool // keys already blamed; their sub-keys are not
 	files    []string        // secret files read, for Config.SecretFiles
+	read     map[string]fileRead
 }
 
 func (c *compiler) problem(k toml.Key, format string, args ...any) {

@@ -31,7 +31,7 @@ func (c *compiler) compile(raw *rawFile, r *rawSections) *Config {
 	def, secretOK := c.compileDefault(&r.ticket, global)
 	cfg.Default = def
 	for _, rp := range r.policies {
-		cfg.Policies[rp.name] = c.compilePolicy(rp, def, global, r.ticket.DigestType.Set)
+		cfg.Policies[rp.name] = c.compilePolicy(rp, def, global)
 	}
 
 	// Build the verifiers last: their checks repeat ours, so a failure here
@@ -124,34 +124,28 @@ func (c *compiler) compileTop(raw *rawFile, cfg *Config) {
 // what follows the dialect. secretOK is false when no secret is usable.
 func (c *compiler) compileDefault(rt *rawTicket, global *scope) (def *Policy, secretOK bool) {
 	def = &Policy{Options: verifier.Options{MaxFuture: defaultMaxFuture}}
-	secretOK = c.compileSecrets(&rt.rawSecrets, &def.Options)
-	if v, ok := get(c, key("ticket", "digest_type"), &rt.DigestType); ok {
-		if d, err := verifier.ParseDigest(v); err != nil {
-			c.problem(key("ticket", "digest_type"), "unknown digest %q (want MD5, SHA256 or SHA512)", v)
-		} else {
-			def.Options.Digest = d
-		}
-	}
+	secretOK = c.compileSecrets(key("ticket"), &rt.rawSecrets, &def.Options)
 	if setDuration(c, key("ticket", "max_future"), &rt.MaxFuture, &def.Options.MaxFuture, durRule{wholeSeconds: true}) &&
 		def.Options.MaxFuture == 0 {
 		def.Options.MaxFuture = -1 // verifier: 0 would mean its default; negative means none
 	}
 	c.applyLoc(def, global)
-	c.applyDialect(def, nil, global, global, rt.DigestType.Set)
+	c.applyDialect(def, nil, global, global)
 	return def, secretOK
 }
 
 // compilePolicy makes [policy.NAME]: a copy of the default policy that
 // its own keys override.
-func (c *compiler) compilePolicy(rp *rawPolicy, def *Policy, global *scope, digestSet bool) *Policy {
+func (c *compiler) compilePolicy(rp *rawPolicy, def *Policy, global *scope) *Policy {
 	if !validPolicyName(rp.name) {
 		c.problem(key("policy", rp.name), "invalid policy name %q (want letters, digits, _ and -, as it is served at /auth/NAME)", rp.name)
 	}
 	p := *def
 	p.Name = rp.name
 	own := &scope{loc: rp.loc, policy: rp.name}
+	c.compileSecrets(key("policy", rp.name), &rp.rawSecrets, &p.Options)
 	c.applyLoc(&p, own)
-	c.applyDialect(&p, def, own, global, digestSet)
+	c.applyDialect(&p, def, own, global)
 	tk := key("policy", rp.name, "tokens")
 	if v, ok := get(c, tk, &rp.Tokens); ok {
 		if toks, err := parseTokens(v); err != nil {
@@ -204,22 +198,19 @@ func dialectRefresh(d verifier.Dialect) float64 {
 // read and checked against p's dialect; and the combinations the dialect's
 // library cannot have are refused.
 //
-// digest_type is global only. When it is not set, every policy signs with
-// its own dialect's default digest (MD5, or SHA512 for pyramid); when it
-// is, every policy uses it, and a passport policy then needs "MD5".
+// digest_type set neither in the policy nor in [ticket] is the policy's
+// dialect's default digest (MD5, or SHA512 for pyramid); a passport
+// policy needs "MD5".
 //
 // The dialect-only keys of [ticket] belong to the global dialect: a policy
 // of another dialect does not inherit them.
-func (c *compiler) applyDialect(p, parent *Policy, own, global *scope, digestSet bool) {
+func (c *compiler) applyDialect(p, parent *Policy, own, global *scope) {
 	d := p.Dialect
 	// Settings of [ticket] that this policy inherits although its dialect
 	// differs are blamed on the policy (the key to set is named); those of
 	// a policy keeping the global dialect were blamed in [ticket] already.
 	switched := parent != nil && parent.Dialect != d
 	applyDefaults(p, own, global, switched)
-	if !digestSet {
-		p.Options.Digest = d.DefaultDigest()
-	}
 	c.applyDialectOnly(p, own)
 	if len(p.UserDataHeaders) > 0 && !p.DialectOptions.PassportJSONUserData {
 		// Blamed where the headers were set, or where a policy turns off
@@ -238,10 +229,10 @@ func (c *compiler) applyDialect(p, parent *Policy, own, global *scope, digestSet
 	}
 	if d == verifier.Passport && p.Options.Digest != verifier.MD5 {
 		switch {
-		case parent == nil:
-			c.problem(key("ticket", "digest_type"), `passport-authtkt only signs with MD5: leave digest_type out or set it to "MD5" (ticket.dialect is "passport")`)
+		case parent == nil || own.loc[locDigestType].isSet():
+			c.problem(own.key(locDigestType), `passport-authtkt only signs with MD5: leave digest_type out or set it to "MD5" (the dialect here is "passport")`)
 		case switched:
-			c.problem(own.key(locDialect), "passport-authtkt only signs with MD5, but ticket.digest_type, which every policy uses, is %v", p.Options.Digest)
+			c.problem(own.key(locDialect), "passport-authtkt only signs with MD5, but this policy inherits ticket.digest_type = %v: set digest_type = \"MD5\" in %s", p.Options.Digest, here)
 		}
 	}
 	if d == verifier.Pyramid && p.Options.Refresh != 0 {

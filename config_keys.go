@@ -91,6 +91,20 @@ var locKeys = []locKey{
 				}
 			}
 		})},
+	// A policy may sign with another digest than [ticket]'s, as a
+	// <VirtualHost> may have its own TKTAuthDigestType. Set nowhere, each
+	// policy takes its own dialect's default (Pyramid's hashalg is SHA512).
+	{name: "digest_type", table: "ticket",
+		value: typed(func(c *compiler, k toml.Key, o *opt[string], p *Policy) {
+			if v, ok := get(c, k, o); ok {
+				if d, err := verifier.ParseDigest(v); err != nil {
+					c.problem(k, "unknown digest %q (want MD5, SHA256 or SHA512)", v)
+				} else {
+					p.Options.Digest = d
+				}
+			}
+		}),
+		dflt: func(p *Policy) { p.Options.Digest = p.Dialect.DefaultDigest() }},
 	{name: "login_url", table: "redirect",
 		value: stringValue(func(p *Policy) *string { return &p.LoginURL }, checkURL)},
 	{name: "timeout_url", table: "redirect",
@@ -195,6 +209,7 @@ func locIndex(name string) int {
 // The keys applyDialect checks by name.
 var (
 	locDialect        = locIndex("dialect")
+	locDigestType     = locIndex("digest_type")
 	locTimeoutRefresh = locIndex("timeout_refresh")
 	locGuestCookie    = locIndex("guest_cookie")
 	locJSONUserData   = locIndex("passport_json_user_data")

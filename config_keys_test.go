@@ -20,6 +20,7 @@ var locSamples = map[string]string{
 	"cookie_secure":    `true`,
 	"cookie_expires":   `"1h"`,
 	"dialect":          `"pyramid"`,
+	"digest_type":      `"SHA256"`,
 	"login_url":        `"/login"`,
 	"timeout_url":      `"/timeout"`,
 	"post_timeout_url": `"/post-timeout"`,

@@ -168,8 +168,9 @@ func (c *compiler) checkUnknownKeys() {
 	}
 }
 
-// globalOnly are [ticket] keys that Apache sets server-wide.
-var globalOnly = []string{"secret", "secret_file", "secret_old", "secret_old_file", "digest_type", "max_future"}
+// globalOnly are the [ticket] keys a policy cannot set: they have no
+// Apache directive to be per <VirtualHost> or <Location> like.
+var globalOnly = []string{"max_future"}
 
 // hint suggests what an unknown key k was meant to be.
 func hint(k toml.Key) string {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/BurntSushi/toml"
 	"github.com/tktgate/tktgate/verifier"
@@ -26,18 +27,34 @@ type rawSecrets struct {
 	SecretOldFile opt[string] `toml:"secret_old_file"`
 }
 
-// compileSecrets reads secret / secret_file and secret_old / secret_old_file.
-func (c *compiler) compileSecrets(rt *rawSecrets, o *verifier.Options) bool {
-	secret, ok := c.secret(key("ticket", "secret"), &rt.Secret, key("ticket", "secret_file"), &rt.SecretFile, true)
-	switch {
-	case ok && len(secret) == 0:
-		c.problem(key("ticket", "secret"), "empty secret")
-		ok = false
-	case ok:
-		o.Secret = secret
+// compileSecrets reads secret / secret_file and secret_old / secret_old_file
+// of the table at table into o: [ticket], whose secret is required, or a
+// policy, which keeps what it inherited from [ticket] unless it sets its
+// own. A policy with a secret of its own does not inherit [ticket]'s old
+// secret (Apache's <VirtualHost> would): that is another site's previous
+// secret, and its tickets must not pass here. It reports false when
+// [ticket] has no usable secret.
+func (c *compiler) compileSecrets(table toml.Key, rs *rawSecrets, o *verifier.Options) bool {
+	k := func(name string) toml.Key { return append(slices.Clone(table), name) }
+	global := len(table) == 1
+	ok := true
+	if global || rs.Secret.Set || rs.SecretFile.Set {
+		secret, sok := c.secret(k("secret"), &rs.Secret, k("secret_file"), &rs.SecretFile, true)
+		switch {
+		case sok && len(secret) == 0:
+			c.problem(k("secret"), "empty secret")
+			ok = false
+		case sok:
+			o.Secret, o.OldSecret = secret, nil
+		default:
+			ok = false
+		}
 	}
-	if old, oldOK := c.secret(key("ticket", "secret_old"), &rt.SecretOld, key("ticket", "secret_old_file"), &rt.SecretOldFile, false); oldOK && len(old) > 0 {
-		o.OldSecret = old
+	if old, oldOK := c.secret(k("secret_old"), &rs.SecretOld, k("secret_old_file"), &rs.SecretOldFile, false); oldOK {
+		o.OldSecret = nil // "" or an empty file: none, also in place of an inherited one
+		if len(old) > 0 {
+			o.OldSecret = old
+		}
 	}
 	return ok
 }
@@ -71,8 +88,10 @@ func (c *compiler) secret(inlineKey toml.Key, inline *opt[string], fileKey toml.
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(filepath.Dir(c.path), name)
 	}
-	c.files = append(c.files, name)
-	data, err := readSecretFile(name)
+	if !slices.Contains(c.files, name) {
+		c.files = append(c.files, name)
+	}
+	data, err := c.readSecretFile(name)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -91,6 +110,27 @@ func (c *compiler) secret(inlineKey toml.Key, inline *opt[string], fileKey toml.
 		return nil, false
 	}
 	return data, true
+}
+
+// readSecretFile reads name once per load, so that every policy naming a
+// file gets the same secret even if it changes meanwhile (the watcher then
+// loads again).
+func (c *compiler) readSecretFile(name string) ([]byte, error) {
+	if r, ok := c.read[name]; ok {
+		return r.data, r.err
+	}
+	data, err := readSecretFile(name)
+	if c.read == nil {
+		c.read = map[string]fileRead{}
+	}
+	c.read[name] = fileRead{data, err}
+	return data, err
+}
+
+// fileRead is one secret file as read.
+type fileRead struct {
+	data []byte
+	err  error
 }
 
 // readSecretFile reads a regular file of at most maxSecretFile bytes, so

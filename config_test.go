@@ -154,6 +154,20 @@ func TestConfigErrors(t *testing.T) {
 	f(sec+"secret_old_file = \"missing-old\"\n", "test.toml:3: ticket.secret_old_file: cannot read "+filepath.Join("testdata", "config", "missing-old"))
 	f(sec+"secret_old = true\n", "ticket.secret_old: want a string, not a boolean")
 
+	// A policy's own secrets: the same rules, named in the policy.
+	f(sec+"[policy.a]\nsecret = \"t\"\nsecret_old = \"u\"\n", "")
+	f(sec+"[policy.a]\nsecret_file = \"secret.txt\"\nsecret_old_file = \"secret_old.txt\"\n", "")
+	f(sec+"[policy.a]\nsecret_old = \"\"\n", "")
+	f(sec+"[policy.a]\nsecret = \"\"\n", "test.toml:4: policy.a.secret: empty secret")
+	f(sec+"[policy.a]\nsecret = 1\n", "test.toml:4: policy.a.secret: want a string, not an integer")
+	f(sec+"[policy.a]\nsecret = \"t\"\nsecret_file = \"secret.txt\"\n", "test.toml:5: policy.a.secret_file: set only one of policy.a.secret and policy.a.secret_file")
+	f(sec+"[policy.a]\nsecret_file = \"secret_empty.txt\"\n", "policy.a.secret_file: "+filepath.Join("testdata", "config", "secret_empty.txt")+" is empty")
+	f(sec+"[policy.a]\nsecret_file = \"nope.txt\"\n", "test.toml:4: policy.a.secret_file: cannot read "+filepath.Join("testdata", "config", "nope.txt"))
+	f(sec+"[policy.a]\nsecret_old = \"o\"\nsecret_old_file = \"secret_old.txt\"\n", "policy.a.secret_old_file: set only one of policy.a.secret_old and policy.a.secret_old_file")
+	f(sec+"[policy.a]\nsecret_old_file = \"\"\n", "policy.a.secret_old_file: empty file name")
+	f(sec+"[policy.a]\ndigest_type = \"MD4\"\n", `test.toml:4: policy.a.digest_type: unknown digest "MD4"`)
+	f(sec+"[policy.a]\ndigest_type = \"SHA256\"\n", "")
+
 	// digest_type
 	f(sec+"digest_type = \"MD5\"\n", "")
 	f(sec+"digest_type = \"sha256\"\n", "")
@@ -336,7 +350,7 @@ func TestConfigErrors(t *testing.T) {
 
 	// Unknown keys: at the top, in sections, in policies, with hints.
 	f("foo = 1\n"+sec, "test.toml:1: foo: unknown key")
-	f("secret = \"s\"\n"+sec, "test.toml:1: secret: unknown key (secret belongs in [ticket])")
+	f("secret = \"s\"\n"+sec, "test.toml:1: secret: unknown key (secret belongs in [ticket] or [policy.NAME])")
 	f("lissten = \"x\"\n"+sec, "lissten: unknown key (did you mean listen?)")
 	f(sec+"secert = \"x\"\n", "test.toml:3: ticket.secert: unknown key (did you mean secret?)")
 	f(sec+"login_url = \"/x\"\n", "ticket.login_url: unknown key (login_url belongs in [redirect] or [policy.NAME])")
@@ -348,8 +362,8 @@ func TestConfigErrors(t *testing.T) {
 	f(sec+"[guest]\nguest_login = true\n", "test.toml:4: guest.guest_login: unknown key (did you mean login?)")
 	f(sec+"[limits]\nmax_connections = 5\n", "limits.max_connections: unknown key")
 	f(sec+"[cache]\nsize = 5\n", "cache.size: unknown key")
-	f(sec+"[policy.a]\nsecret = \"x\"\n", "test.toml:4: policy.a.secret: unknown key (secret is global only: set it in [ticket])")
-	f(sec+"[policy.a]\ndigest_type = \"MD5\"\n", "policy.a.digest_type: unknown key (digest_type is global only")
+	f(sec+"[policy.a]\nsecert = \"x\"\n", "test.toml:4: policy.a.secert: unknown key (did you mean secret?)")
+	f(sec+"[policy.a]\nsecret_olf = \"x\"\n", "policy.a.secret_olf: unknown key (did you mean secret_old?)")
 	f(sec+"[policy.a]\nmax_future = \"1m\"\n", "policy.a.max_future: unknown key (max_future is global only")
 	f(sec+"[policy.a]\nlogin = true\n", "policy.a.login: unknown key (did you mean guest_login?)")
 	f(sec+"[policy.a]\ntoken = [\"a\"]\n", "policy.a.token: unknown key (did you mean tokens?)")
@@ -504,6 +518,9 @@ func TestConfigValues(t *testing.T) {
 		}
 	}
 	def := func(c *Config) *Policy { return c.Default }
+	pol := func(name string) func(*Config) *Policy {
+		return func(c *Config) *Policy { return c.Policies[name] }
+	}
 	opts := func(c *Config) verifier.Options { return c.Default.Options }
 
 	// Defaults.
@@ -577,6 +594,27 @@ func TestConfigValues(t *testing.T) {
 	f(sec+"secret_old = \"old\"\n", oldOf, []byte("old"))
 	f(sec+"secret_old_file = \"secret_old.txt\"\n", oldOf, []byte("0ld"))
 	f(sec+"secret_old_file = \"secret_empty.txt\"\n", oldOf, []byte(nil))
+	// Policies' secrets: their own, else [ticket]'s; every file once.
+	polSecret := func(name string) func(c *Config) any {
+		return func(c *Config) any {
+			return [2]string{string(pol(name)(c).Options.Secret), string(pol(name)(c).Options.OldSecret)}
+		}
+	}
+	f(sec+"secret_old = \"o\"\n[policy.a]\n", polSecret("a"), [2]string{"s", "o"})
+	f(sec+"secret_old = \"o\"\n[policy.a]\nsecret = \"t\"\n", polSecret("a"), [2]string{"t", ""})
+	f(sec+"secret_old = \"o\"\n[policy.a]\nsecret_file = \"secret.txt\"\n", polSecret("a"), [2]string{"s3cret", ""})
+	f(sec+"secret_old = \"o\"\n[policy.a]\nsecret = \"t\"\nsecret_old = \"u\"\n", polSecret("a"), [2]string{"t", "u"})
+	f(sec+"secret_old = \"o\"\n[policy.a]\nsecret_old = \"u\"\n", polSecret("a"), [2]string{"s", "u"})
+	f(sec+"secret_old = \"o\"\n[policy.a]\nsecret_old = \"\"\n", polSecret("a"), [2]string{"s", ""})
+	f(sec+"secret_old = \"o\"\n[policy.a]\nsecret_old_file = \"secret_old.txt\"\n[policy.b]\nsecret = \"t\"\n", func(c *Config) any {
+		return [3]any{polSecret("a")(c), polSecret("b")(c), [2]string{string(opts(c).Secret), string(opts(c).OldSecret)}}
+	}, [3]any{[2]string{"s", "0ld"}, [2]string{"t", ""}, [2]string{"s", "o"}})
+	f("[ticket]\nsecret_file = \"secret.txt\"\n[policy.a]\nsecret_file = \"secret_old.txt\"\nsecret_old_file = \"secret.txt\"\n[policy.b]\nsecret_old_file = \"secret_old.txt\"\n",
+		func(c *Config) any { return c.SecretFiles },
+		[]string{filepath.Join("testdata", "config", "secret.txt"), filepath.Join("testdata", "config", "secret_old.txt")})
+	f(sec+"[policy.a]\nsecret = \"t\"\ndigest_type = \"SHA512\"\n", func(c *Config) any {
+		return [2]any{pol("a")(c).Verifier.Digest(), def(c).Verifier.Digest()}
+	}, [2]any{verifier.SHA512, verifier.MD5})
 	f(sec+"digest_type = \"sha256\"\n", func(c *Config) any { return opts(c).Digest }, verifier.SHA256)
 	f(sec+"digest_type = \"SHA512\"\n", func(c *Config) any { return opts(c).Digest }, verifier.SHA512)
 	f(sec+"digest_type = \"SHA512\"\n", func(c *Config) any { return def(c).Verifier.Digest() }, verifier.SHA512)
@@ -635,9 +673,6 @@ func TestConfigValues(t *testing.T) {
 	f(sec+"[cache]\nmax_age = \"1m\"\n", func(c *Config) any { return c.Cache.MaxAge }, time.Minute)
 
 	// Policies: names, tokens.
-	pol := func(name string) func(*Config) *Policy {
-		return func(c *Config) *Policy { return c.Policies[name] }
-	}
 	admin := pol("admin")
 	f(sec+"[policy.admin]\ntokens = [\"admin\", \"editor\"]\n", func(c *Config) any { return admin(c).Tokens }, [][]byte{[]byte("admin"), []byte("editor")})
 	f(sec+"[policy.admin]\ntokens = [\"NULL\"]\n", func(c *Config) any { return admin(c).Tokens }, [][]byte(nil))
@@ -749,6 +784,12 @@ cookie = true
 	f("guest_user = \"g-%U\"\n", func(p *Policy) { p.GuestUser = "g-%U" })
 	f("guest_fallback = false\n", func(p *Policy) { p.GuestFallback = false })
 	f("guest_cookie = false\n", func(p *Policy) { p.GuestCookie = false })
+	// A secret of its own drops [ticket]'s old secret: another site's.
+	f("secret = \"t\"\n", func(p *Policy) { p.Options.Secret, p.Options.OldSecret = []byte("t"), nil })
+	f("secret = \"t\"\nsecret_old = \"u\"\n", func(p *Policy) { p.Options.Secret, p.Options.OldSecret = []byte("t"), []byte("u") })
+	f("secret_old = \"u\"\n", func(p *Policy) { p.Options.OldSecret = []byte("u") })
+	f("secret_old = \"\"\n", func(p *Policy) { p.Options.OldSecret = nil })
+	f("digest_type = \"SHA512\"\n", func(p *Policy) { p.Options.Digest = verifier.SHA512 })
 	f("timeout = \"5m\"\nlogin_url = \"/l\"\nguest_login = false\n", func(p *Policy) {
 		p.Options.Timeout = 5 * time.Minute
 		p.LoginURL = "/l"

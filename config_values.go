@@ -35,12 +35,11 @@ type rawFile struct {
 	Policy        toml.Primitive `toml:"policy"`
 }
 
-// rawTicket holds the global-only keys of [ticket]; its per-location and
-// dialect-only keys are declared in locKeys.
+// rawTicket holds the secrets and the global-only keys of [ticket]; its
+// per-location and dialect-only keys are declared in locKeys.
 type rawTicket struct {
 	rawSecrets
-	DigestType opt[string]   `toml:"digest_type"`
-	MaxFuture  opt[duration] `toml:"max_future"`
+	MaxFuture opt[duration] `toml:"max_future"`
 }
 
 // rawClientIP is [client_ip]: where client addresses come from.
@@ -64,8 +63,11 @@ type rawCache struct {
 	MaxAge opt[duration] `toml:"max_age"`
 }
 
-// rawPolicy is a [policy.NAME] table; its per-location keys are in loc.
+// rawPolicy is a [policy.NAME] table: its secrets (a site's own, as
+// TKTAuthSecret in a <VirtualHost>), its tokens; its per-location keys
+// are in loc.
 type rawPolicy struct {
+	rawSecrets
 	Tokens opt[[]string] `toml:"tokens"`
 	name   string
 	loc    rawLoc

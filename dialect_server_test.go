@@ -405,6 +405,10 @@ func TestDialectConfig(t *testing.T) {
 	f("cookie_name = \"tkt\"\ntimeout = \"1h\"\nignore_ip = false\n[policy.a]\ndialect = \"passport\"\n", "a",
 		with(pp, func(g *got) { g.CookieName, g.Timeout, g.IgnoreIP = "tkt", time.Hour, false }))
 	f("digest_type = \"MD5\"\n[policy.a]\ndialect = \"pyramid\"\n", "a", with(py, func(g *got) { g.Digest = verifier.MD5 }))
+	// A policy's own digest_type, over [ticket]'s or its dialect's default.
+	f("digest_type = \"SHA512\"\n[policy.a]\ndigest_type = \"SHA256\"\n", "a", with(mat, func(g *got) { g.Digest = verifier.SHA256 }))
+	f("[policy.a]\ndialect = \"pyramid\"\ndigest_type = \"md5\"\n", "a", with(py, func(g *got) { g.Digest = verifier.MD5 }))
+	f("[policy.a]\ndialect = \"passport\"\ndigest_type = \"MD5\"\n", "a", pp)
 	f("[policy.a]\ndialect = \"pyramid\"\ntimeout = \"20m\"\nreissue_time = \"2m\"\ncookie_name = \"pyr\"\n", "a",
 		with(py, func(g *got) {
 			g.Timeout, g.CookieName = 20*time.Minute, "pyr"
@@ -427,7 +431,9 @@ func TestDialectConfig(t *testing.T) {
 	e("[policy.a]\ndialect = \"django\"\n", `test.toml:4: policy.a.dialect: unknown dialect "django"`)
 	// passport only knows MD5.
 	e("dialect = \"passport\"\ndigest_type = \"SHA256\"\n", `test.toml:4: ticket.digest_type: passport-authtkt only signs with MD5`)
-	e("digest_type = \"SHA512\"\n[policy.a]\ndialect = \"passport\"\n", `test.toml:5: policy.a.dialect: passport-authtkt only signs with MD5, but ticket.digest_type, which every policy uses, is SHA512`)
+	e("digest_type = \"SHA512\"\n[policy.a]\ndialect = \"passport\"\n", `test.toml:5: policy.a.dialect: passport-authtkt only signs with MD5, but this policy inherits ticket.digest_type = SHA512: set digest_type = "MD5" in [policy.a]`)
+	e("[policy.a]\ndialect = \"passport\"\ndigest_type = \"SHA256\"\n", `test.toml:5: policy.a.digest_type: passport-authtkt only signs with MD5`)
+	e("dialect = \"passport\"\n[policy.a]\ndigest_type = \"SHA256\"\n", `test.toml:5: policy.a.digest_type: passport-authtkt only signs with MD5`)
 	// pyramid has no refresh fraction.
 	e("dialect = \"pyramid\"\ntimeout_refresh = 0.5\n", `test.toml:4: ticket.timeout_refresh: 0.5: pyramid has no refresh fraction`)
 	e("[policy.a]\ndialect = \"pyramid\"\ntimeout_refresh = 1\n", `test.toml:5: policy.a.timeout_refresh: 1: pyramid has no refresh fraction`)

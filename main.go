@@ -34,8 +34,9 @@ func main() {
 const usageText = `Usage:
   tktgate [-config FILE]                serve (default config: ./config.toml)
   tktgate -check [-config FILE]         validate the config, print every problem, exit 0/1
-  tktgate ticket [-config FILE] -uid U [-ip A] [-tokens a,b] [-data D] [-ts N] [-raw]
+  tktgate ticket [-config FILE] [-policy NAME] -uid U [-ip A] [-tokens a,b] [-data D] [-ts N] [-raw]
                                         mint a ticket with the configured secret and digest
+                                        ([ticket]'s, or policy NAME's)
   tktgate healthcheck [-config FILE]    ask the running server's /readyz, exit 0 (ready) or 1
   tktgate -version
   tktgate help                          this text (also -h, -help, --help)
