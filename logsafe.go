@@ -34,3 +34,16 @@ func sanitize(b []byte) string {
 	}
 	return string(out)
 }
+
+// uidForLog shows the uid of a decision only when the ticket's digest
+// checked out (or it is the guest's). A refused ticket's uid is whatever
+// the client wrote, and where the policy expects a shorter digest than the
+// ticket's (another site's SHA256 ticket at an MD5 policy) it begins with
+// the rest of that digest.
+func uidForLog(r reason, uid []byte) string {
+	switch r {
+	case reasonNoTicket, reasonMalformed, reasonBadDigest, reasonIPMismatch, reasonUnspecifiedIP:
+		return ""
+	}
+	return sanitize(uid)
+}

@@ -207,7 +207,7 @@ func (s *Server) auth(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy) {
 	s.cacheHeaders(ctx, snap, p, st, r, start)
 	p.stats.count(r, start)
 	if r.debug() && s.log.Enabled(context.Background(), slog.LevelDebug) && s.metrics.logLimiter.allow(start) {
-		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", sanitize(st.tk.UID))
+		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", uidForLog(r, st.tk.UID))
 	}
 	statePool.Put(st)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/netip"
 	"os"
@@ -276,4 +277,25 @@ func TestWatchPolicySecretFile(t *testing.T) {
 		t.Fatalf("policy b's old secret is not in use %v after its secret_old_file changed", took)
 	}
 	mustStatus(t, addr, "/auth", first, 401, "at the default policy")
+}
+
+// TestDebugLogNoForeignDigest: another site's SHA256 ticket at an MD5
+// policy parses with the rest of its digest in the uid; the debug line of
+// the refusal does not show it.
+func TestDebugLogNoForeignDigest(t *testing.T) {
+	addr, _, logs := startServer(t, "[ticket]\nsecret = \"a\"\n[policy.b]\nsecret = \"b\"\ndigest_type = \"SHA256\"\n")
+	sb := signer(t, verifier.Options{Secret: []byte("b"), Digest: verifier.SHA256})
+	tkt := sb("bob", "", "", "127.0.0.1", time.Now())
+	if r := do(t, addr, "GET", "/auth", "Cookie: auth_tkt="+tkt); r.status != 401 {
+		t.Fatalf("B's ticket at /auth: %d, want 401", r.status)
+	}
+	if r := do(t, addr, "GET", "/auth/b", "Cookie: auth_tkt="+sb("bob", "", "", "127.0.0.1", time.Now().Add(-3*time.Hour))); r.status != 401 {
+		t.Fatalf("B's expired ticket at /auth/b: %d, want 401", r.status)
+	}
+	waitLog(t, logs, `"reason":"expired","uid":"bob"`, 1)
+	raw, _ := base64.StdEncoding.DecodeString(tkt)
+	if tail := string(raw[40:64]); strings.Contains(logs.String(), tail) {
+		t.Errorf("the log shows part of the ticket's digest %q:\n%s", tail, logs.String())
+	}
+	waitLog(t, logs, `"reason":"bad_digest","uid":""`, 1)
 }
