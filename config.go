@@ -76,6 +76,7 @@ type Policy struct {
 	BackCookieName string
 	GuestLogin     bool
 	GuestUser      string // may contain %U or %NU
+	GuestEmpty     bool   // guests are "", as with TKTAuthGuestEmpty
 	GuestFallback  bool
 	GuestCookie    bool
 	// UserDataHeaders copy fields of JSON user data (passport dialect

@@ -186,28 +186,17 @@ func checkBackArgName(s string) error {
 	return nil
 }
 
-// checkGuestUser accepts a user name for guests. It becomes a header value
-// and, with guest_cookie, a ticket uid, which ends at the first '!'.
+// checkGuestUser accepts a user name for guests: any that mod_auth_tkt
+// takes, "" (an empty name, as TKTAuthGuestUser "" gives) and %NU with
+// any N included, but for control characters (it becomes a header value)
+// and '!' (with guest_cookie, a ticket uid, which ends at the first '!').
 func checkGuestUser(s string) error {
-	if s == "" {
-		return errors.New("empty guest user")
-	}
 	for i := 0; i < len(s); i++ {
 		switch b := s[i]; {
 		case b < ' ' || b == 0x7f:
 			return fmt.Errorf("guest user %q contains a control character", s)
 		case b == '!':
 			return fmt.Errorf("guest user %q contains '!', which ends a ticket's uid", s)
-		case b == '%':
-			j := i + 1
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			if j > i+1 && j < len(s) && s[j] == 'U' {
-				if n, err := strconv.Atoi(s[i+1 : j]); err != nil || n < 1 || n > 36 {
-					return fmt.Errorf("guest user %q: %%NU takes N from 1 to 36 (a UUID has 36 characters)", s)
-				}
-			}
 		}
 	}
 	return nil

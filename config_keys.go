@@ -138,6 +138,10 @@ var locKeys = []locKey{
 	{name: "guest_user", table: "guest", global: "user",
 		value: stringValue(func(p *Policy) *string { return &p.GuestUser }, checkGuestUser),
 		dflt:  func(p *Policy) { p.GuestUser = defaultGuestUser }},
+	// TKTAuthGuestEmpty: guests have an empty user name, whatever
+	// guest_user says.
+	{name: "guest_empty", table: "guest", global: "empty",
+		value: boolValue(func(p *Policy) *bool { return &p.GuestEmpty })},
 	{name: "guest_fallback", table: "guest", global: "fallback",
 		value: boolValue(func(p *Policy) *bool { return &p.GuestFallback })},
 	{name: "guest_cookie", table: "guest", global: "cookie",

@@ -29,6 +29,7 @@ var locSamples = map[string]string{
 	"back_cookie_name": `"bc"`,
 	"guest_login":      `true`,
 	"guest_user":       `"visitor"`,
+	"guest_empty":      `true`,
 	"guest_fallback":   `true`,
 	"guest_cookie":     `true`,
 

@@ -119,7 +119,11 @@ func (s *Server) admitGuest(resp *fasthttp.ResponseHeader, st *state, p *policy,
 		setCookie(resp, st, s.clearCookie(st.setc[:0], p, now))
 	}
 	tk := &st.tk
-	tk.UID = guestUID(st.guest[:0], p.GuestUser)
+	user := p.GuestUser
+	if p.GuestEmpty {
+		user = "" // mod_auth_tkt's get_guest_uid looks at nothing else
+	}
+	tk.UID = guestUID(st.guest[:0], user)
 	st.guest = tk.UID
 	tk.Tokens, tk.Data = nil, nil
 	tk.NeedsRefresh = p.GuestCookie
@@ -193,25 +197,28 @@ func isPOST(h *fasthttp.RequestHeader) bool {
 }
 
 // guestUID expands mod_auth_tkt's %U (a random UUID) or %NU (its first N
-// characters) in the guest user name.
+// characters; N of 0 or above 36 is the whole UUID) in the guest user
+// name: the first one, wherever it is, as mod_auth_tkt's regular
+// expression %([0-9]*)U finds it ("50%-%4U" has it after "50%-").
 func guestUID(dst []byte, user string) []byte {
-	i := 0
-	for i < len(user) && user[i] != '%' {
-		i++
-	}
-	if i == len(user) {
-		return append(dst, user...)
-	}
-	j := i + 1
-	n := 0
-	for j < len(user) && '0' <= user[j] && user[j] <= '9' {
-		n = n*10 + int(user[j]-'0')
-		if n > 1000 {
-			n = 1000
+	i, j, n := -1, 0, 0
+	for k := 0; k < len(user) && i < 0; k++ {
+		if user[k] != '%' {
+			continue
 		}
-		j++
+		j, n = k+1, 0
+		for j < len(user) && '0' <= user[j] && user[j] <= '9' {
+			n = n*10 + int(user[j]-'0')
+			if n > 1000 {
+				n = 1000
+			}
+			j++
+		}
+		if j < len(user) && user[j] == 'U' {
+			i = k
+		}
 	}
-	if j == len(user) || user[j] != 'U' {
+	if i < 0 {
 		return append(dst, user...)
 	}
 	if n <= 0 || n > 36 {

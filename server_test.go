@@ -356,6 +356,26 @@ func TestGuest(t *testing.T) {
 	f("login = true\n", expired, 401, "", true)                       // no fallback: expired is expired (cookie cleared)
 	f("login = true\nfallback = true\n", expired, 200, "guest", true) // the expired cookie is cleared, as Apache does
 	f("login = false\nfallback = true\n", nil, 401, "", false)
+	// TKTAuthGuestEmpty: an empty user name, over guest_user; the header
+	// is there, empty, as for a ticket with an empty uid.
+	f("login = true\nempty = true\n", nil, 200, "", false)
+	f("login = true\nuser = \"visitor\"\nempty = true\n", nil, 200, "", false)
+	f("login = true\nuser = \"\"\n", nil, 200, "", false)
+	f("login = true\nfallback = true\nempty = true\n", expired, 200, "", true)
+	f("login = true\nuser = \"g-%0U\"\n", nil, 200, "g-*", false)
+	// An empty guest's ticket (guest_cookie), as Apache signs it: a ticket
+	// with an empty uid, which is a valid ticket.
+	eaddr, _, _ := startServer(t, baseConfig+"[guest]\nlogin = true\nempty = true\ncookie = true\n")
+	ea := do(t, eaddr, "GET", "/auth")
+	ev, _, _ := strings.Cut(strings.TrimPrefix(ea.header.Get("Set-Cookie"), "auth_tkt="), ";")
+	var etk verifier.Ticket
+	ever, _ := verifier.New(verifier.Options{Secret: []byte(testSecret)})
+	if err := ever.Verify(&etk, []byte(ev), netip.MustParseAddr("127.0.0.1"), now); ea.status != 200 || err != nil || len(etk.UID) != 0 {
+		t.Errorf("empty guest with guest_cookie: %d, Set-Cookie %q (%v, uid %q); want a ticket for an empty uid", ea.status, ea.header.Get("Set-Cookie"), err, etk.UID)
+	}
+	if ea := do(t, eaddr, "GET", "/auth/admin", "Cookie: auth_tkt="+ev); ea.status != 403 {
+		t.Errorf("empty guest's ticket at a token policy: %d, want 403", ea.status)
+	}
 	// A guest has no tokens.
 	addr, _, _ := startServer(t, baseConfig+"[guest]\nlogin = true\n")
 	if a := do(t, addr, "GET", "/auth/admin"); a.status != 403 {
@@ -369,6 +389,34 @@ func TestGuest(t *testing.T) {
 	}
 	if got := string(guestUID(nil, "%U")); len(got) != 36 || got[14] != '4' {
 		t.Errorf("guestUID(%%U) = %q, want a v4 UUID", got)
+	}
+	// As mod_auth_tkt: %0U and %NU beyond 36 are the whole UUID; the
+	// first %NU found is replaced, wherever it is; anything else stays.
+	for _, c := range []struct {
+		user      string
+		pre, post string
+		n         int
+	}{
+		{"g-%0U", "g-", "", 36},
+		{"g-%1U", "g-", "", 1},
+		{"g-%36U", "g-", "", 36},
+		{"g-%37U", "g-", "", 36},
+		{"g-%50U-x", "g-", "-x", 36},
+		{"g-%99999999999999999999U", "g-", "", 36},
+		{"50%-%4U%2U", "50%-", "%2U", 4},
+		{"%%8U", "%", "", 8},
+		{"guest-12U", "guest-12U", "", 0},
+		{"100%", "100%", "", 0},
+		{"", "", "", 0},
+	} {
+		got := string(guestUID([]byte("x"), c.user))
+		mid, ok := strings.CutPrefix(got, "x"+c.pre)
+		if ok {
+			mid, ok = strings.CutSuffix(mid, c.post)
+		}
+		if !ok || len(mid) != c.n || strings.Trim(mid, "0123456789abcdef-") != "" {
+			t.Errorf("guestUID(%q) = %q, want %q, %d UUID characters, %q", c.user, got, c.pre, c.n, c.post)
+		}
 	}
 }
 
