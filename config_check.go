@@ -187,10 +187,13 @@ func checkBackArgName(s string) error {
 }
 
 // checkGuestUser accepts a user name for guests: any that mod_auth_tkt
-// takes, "" (an empty name, as TKTAuthGuestUser "" gives) and %NU with
-// any N included, but for control characters (it becomes a header value)
-// and '!' (with guest_cookie, a ticket uid, which ends at the first '!').
+// takes, %NU with any N included, but for control characters (it becomes
+// a header value) and '!' (with guest_cookie, a ticket uid, which ends at
+// the first '!'). Apache refuses TKTAuthGuestUser "" as well.
 func checkGuestUser(s string) error {
+	if s == "" {
+		return errors.New("empty guest user (for guests without a user name, set guest_empty = true, as TKTAuthGuestEmpty)")
+	}
 	for i := 0; i < len(s); i++ {
 		switch b := s[i]; {
 		case b < ' ' || b == 0x7f:

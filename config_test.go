@@ -315,12 +315,12 @@ func TestConfigErrors(t *testing.T) {
 	f(sec+"[guest]\nuser = \"guest-%8U\"\n", "")
 	f(sec+"[guest]\nuser = \"%36U\"\n", "")
 	f(sec+"[guest]\nuser = \"100%\"\n", "")
-	// %NU takes any N, and "" is an empty name, as in mod_auth_tkt.
+	// %NU takes any N, as in mod_auth_tkt; an empty name is guest_empty.
 	f(sec+"[guest]\nuser = \"%37U\"\n", "")
 	f(sec+"[guest]\nuser = \"guest-%0U\"\n", "")
 	f(sec+"[guest]\nuser = \"guest-%50U\"\n", "")
 	f(sec+"[guest]\nuser = \"%99999999999999999999U\"\n", "")
-	f(sec+"[guest]\nuser = \"\"\n", "")
+	f(sec+"[guest]\nuser = \"\"\n", "test.toml:4: guest.user: empty guest user (for guests without a user name, set guest_empty = true, as TKTAuthGuestEmpty)")
 	f(sec+"[guest]\nlogin = true\nempty = true\n", "")
 	f(sec+"[guest]\nempty = \"on\"\n", "test.toml:4: guest.empty: want a boolean (true or false), not a string")
 	f(sec+"[guest]\nuser = \"a!b\"\n", `guest.user: guest user "a!b" contains '!'`)

@@ -360,7 +360,6 @@ func TestGuest(t *testing.T) {
 	// is there, empty, as for a ticket with an empty uid.
 	f("login = true\nempty = true\n", nil, 200, "", false)
 	f("login = true\nuser = \"visitor\"\nempty = true\n", nil, 200, "", false)
-	f("login = true\nuser = \"\"\n", nil, 200, "", false)
 	f("login = true\nfallback = true\nempty = true\n", expired, 200, "", true)
 	f("login = true\nuser = \"g-%0U\"\n", nil, 200, "g-*", false)
 	// An empty guest's ticket (guest_cookie), as Apache signs it: a ticket

@@ -45,6 +45,23 @@ type Config struct {
 	Directives []string
 
 	Locations []Location
+
+	// VirtualHosts are name-based virtual hosts on the same address,
+	// chosen by the Host header (see [Server.GetHost]). A request for any
+	// other host is served by the main server's settings, as without
+	// virtual hosts; the main server's Locations apply in every virtual
+	// host too, as they do in Apache.
+	VirtualHosts []VirtualHost
+}
+
+// A VirtualHost is a <VirtualHost> section with a ServerName and, as
+// mod_auth_tkt allows there, its own secrets and digest type.
+type VirtualHost struct {
+	ServerName string
+	Secret     string // TKTAuthSecret; "" inherits the main server's
+	OldSecret  string // TKTAuthSecretOld; "" inherits the main server's
+	DigestType string // TKTAuthDigestType; "" inherits the main server's
+	Locations  []Location
 }
 
 // A Location is a <Location> section protected by mod_auth_tkt.
@@ -285,45 +302,84 @@ func (s *Server) config(cfg Config) (string, error) {
 	line("DocumentRoot %s", quote(s.dir))
 	line("LuaMapHandler ^/ %s handle", quote(filepath.Join(s.dir, "echo.lua")))
 
-	for _, kv := range []struct{ k, v string }{
-		{"TKTAuthSecret", cfg.Secret},
-		{"TKTAuthSecretOld", cfg.OldSecret},
-		{"TKTAuthDigestType", cfg.DigestType},
-	} {
-		if kv.v == "" {
-			continue
-		}
-		if !confSafe(kv.v) {
-			return "", fmt.Errorf("%s %q: quotes, backslashes, '$' and control bytes are not supported", kv.k, kv.v)
-		}
-		line("%s %s", kv.k, quote(kv.v))
+	if err := secretLines(line, "", cfg.Secret, cfg.OldSecret, cfg.DigestType); err != nil {
+		return "", err
 	}
 	for _, d := range cfg.Directives {
 		line("%s", d)
 	}
-	for _, l := range cfg.Locations {
-		if !strings.HasPrefix(l.Path, "/") || !confSafe(l.Path) {
-			return "", fmt.Errorf("location path %q: must start with / and be plain", l.Path)
+	if err := locationLines(line, "", cfg.Locations); err != nil {
+		return "", err
+	}
+	if len(cfg.VirtualHosts) > 0 {
+		// The first virtual host of an address answers for every host
+		// name none of them has: this one, with the main server's
+		// settings, keeps the self-check and other hosts as they were.
+		line("<VirtualHost %s>", s.Addr)
+		line("  ServerName 127.0.0.1")
+		line("</VirtualHost>")
+	}
+	for _, vh := range cfg.VirtualHosts {
+		if vh.ServerName == "" || !confSafe(vh.ServerName) || strings.ContainsAny(vh.ServerName, " /") {
+			return "", fmt.Errorf("virtual host name %q: must be a plain host name", vh.ServerName)
 		}
-		line("<Location %s>", quote(l.Path))
-		if !l.NoDefaults {
-			line("  AuthType None")
-			line("  Require valid-user")
-			line("  TKTAuthLoginURL %s", LoginURL)
+		line("<VirtualHost %s>", s.Addr)
+		line("  ServerName %s", vh.ServerName)
+		if err := secretLines(line, "  ", vh.Secret, vh.OldSecret, vh.DigestType); err != nil {
+			return "", err
 		}
-		for _, d := range l.Directives {
-			if strings.ContainsAny(d, "\r\n") {
-				return "", fmt.Errorf("directive %q spans lines", d)
-			}
-			line("  %s", d)
+		if err := locationLines(line, "  ", vh.Locations); err != nil {
+			return "", err
 		}
-		line("</Location>")
+		line("</VirtualHost>")
 	}
 	// Last, so that it overrides a protected <Location />.
 	line("<Location %s>", selfCheckPath)
 	line("  Require all granted")
 	line("</Location>")
 	return b.String(), nil
+}
+
+// secretLines writes mod_auth_tkt's per-server directives that are set,
+// each line after indent.
+func secretLines(line func(string, ...any), indent, secret, old, digest string) error {
+	for _, kv := range []struct{ k, v string }{
+		{"TKTAuthSecret", secret},
+		{"TKTAuthSecretOld", old},
+		{"TKTAuthDigestType", digest},
+	} {
+		if kv.v == "" {
+			continue
+		}
+		if !confSafe(kv.v) {
+			return fmt.Errorf("%s %q: quotes, backslashes, '$' and control bytes are not supported", kv.k, kv.v)
+		}
+		line("%s%s %s", indent, kv.k, quote(kv.v))
+	}
+	return nil
+}
+
+// locationLines writes the <Location> sections, each line after indent.
+func locationLines(line func(string, ...any), indent string, locs []Location) error {
+	for _, l := range locs {
+		if !strings.HasPrefix(l.Path, "/") || !confSafe(l.Path) {
+			return fmt.Errorf("location path %q: must start with / and be plain", l.Path)
+		}
+		line("%s<Location %s>", indent, quote(l.Path))
+		if !l.NoDefaults {
+			line("%s  AuthType None", indent)
+			line("%s  Require valid-user", indent)
+			line("%s  TKTAuthLoginURL %s", indent, LoginURL)
+		}
+		for _, d := range l.Directives {
+			if strings.ContainsAny(d, "\r\n") {
+				return fmt.Errorf("directive %q spans lines", d)
+			}
+			line("%s  %s", indent, d)
+		}
+		line("%s</Location>", indent)
+	}
+	return nil
 }
 
 // confSafe reports whether s can be written as a double-quoted httpd
@@ -418,14 +474,28 @@ type Result struct {
 // control bytes reach mod_auth_tkt).
 func (s *Server) Get(t testing.TB, path string, header http.Header) Result {
 	t.Helper()
-	r, err := s.do(path, header)
+	return s.GetHost(t, s.Addr, path, header)
+}
+
+// GetHost is Get with host as the Host header, which selects one of the
+// VirtualHosts by its ServerName.
+func (s *Server) GetHost(t testing.TB, host, path string, header http.Header) Result {
+	t.Helper()
+	r, err := s.doHost(host, path, header)
 	if err != nil {
-		t.Fatalf("apachetest: GET %s: %v", path, err)
+		t.Fatalf("apachetest: GET %s from %s: %v", path, host, err)
 	}
 	return r
 }
 
 func (s *Server) do(path string, header http.Header) (Result, error) {
+	return s.doHost(s.Addr, path, header)
+}
+
+func (s *Server) doHost(host, path string, header http.Header) (Result, error) {
+	if host == "" || strings.ContainsAny(host, " \r\n\x00") {
+		return Result{}, fmt.Errorf("bad host %q", host)
+	}
 	if path == "" || path[0] != '/' || strings.ContainsAny(path, " \r\n\x00") {
 		return Result{}, fmt.Errorf("bad path %q", path)
 	}
@@ -438,7 +508,7 @@ func (s *Server) do(path string, header http.Header) (Result, error) {
 			lines = append(lines, k+": "+v)
 		}
 	}
-	req := rawhttp.Request("GET", path, s.Addr, lines...)
+	req := rawhttp.Request("GET", path, host, lines...)
 
 	// A reused connection may have been closed by the server in the
 	// meantime; then the request is sent once more on a new one.

@@ -2,6 +2,7 @@ package apachetest_test
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -63,5 +64,48 @@ func TestApacheHarnessBytes(t *testing.T) {
 	r := s.Get(t, "/x", http.Header{"Cookie": {"a=\x01\xff; auth_tkt=" + tkt}})
 	if !r.Authenticated || r.User != "alice" || r.Tokens != "admin,editor" || r.Data != "Alice Smith" {
 		t.Errorf("got %+v, want alice/admin,editor/Alice Smith", r)
+	}
+}
+
+// TestApacheHarnessVirtualHosts: each virtual host checks tickets with its
+// own TKTAuthSecret and digest type, picked by the Host header; other
+// hosts get the main server's; and a virtual host without its own
+// TKTAuthSecretOld inherits the main server's (merge_auth_tkt_serv_config).
+func TestApacheHarnessVirtualHosts(t *testing.T) {
+	t.Parallel()
+	loc := []apachetest.Location{{Path: "/p", Directives: []string{"TKTAuthTimeout 0"}}}
+	s := apachetest.Start(t, apachetest.Config{
+		Secret:    "main",
+		OldSecret: "main-old",
+		Locations: loc,
+		VirtualHosts: []apachetest.VirtualHost{
+			{ServerName: "one.test", Secret: "one", DigestType: "SHA256", Locations: loc},
+			{ServerName: "two.test", Secret: "two"},
+		},
+	})
+	tkt := func(secret, digest string) string {
+		return apachetest.Ticket{UID: "u", TS: 1700000000, IP: netip.MustParseAddr("127.0.0.1"), Secret: secret}.Text(digest)
+	}
+	for _, c := range []struct {
+		host, secret, digest string
+		ok                   bool
+	}{
+		{s.Addr, "main", "MD5", true},
+		{s.Addr, "main-old", "MD5", true},
+		{s.Addr, "one", "SHA256", false},
+		{"one.test", "one", "SHA256", true},
+		{"one.test", "one", "MD5", false},
+		{"one.test", "main", "MD5", false},
+		{"one.test", "two", "SHA256", false},
+		{"one.test", "main-old", "SHA256", true}, // inherited
+		{"two.test", "two", "MD5", true},         // the main server's /p
+		{"two.test", "one", "SHA256", false},
+		{"two.test", "main", "MD5", false},
+		{"elsewhere.test", "main", "MD5", true},
+	} {
+		r := s.GetHost(t, c.host, "/p", http.Header{"Cookie": {"auth_tkt=" + tkt(c.secret, c.digest)}})
+		if r.Authenticated != c.ok {
+			t.Errorf("Host %s, ticket signed with %q (%s): %d authenticated %v, want %v", c.host, c.secret, c.digest, r.Status, r.Authenticated, c.ok)
+		}
 	}
 }

@@ -24,7 +24,9 @@
 //     bytes other than CR, LF and NUL), and so that hundreds of requests take
 //     a fraction of a second.
 //
-// It is not a general Apache fixture: no TLS, no virtual hosts, no
-// request bodies. When apache2 or one of the modules is missing, Start skips
+// Name-based virtual hosts ([Config.VirtualHosts]) may have their own
+// mod_auth_tkt secrets; [Server.GetHost] picks one by its name.
+//
+// It is not a general Apache fixture: no TLS, no request bodies. When apache2 or one of the modules is missing, Start skips
 // the test (or fails it under TKTGATE_REQUIRE_E2E=1, see package e2e).
 package apachetest
