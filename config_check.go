@@ -142,6 +142,29 @@ func canonicalHeader(s string) string {
 	return string(b)
 }
 
+// parseRedirectURL checks a redirect URL (checkURL) and returns it as
+// tktgate uses it. mod_auth_tkt takes a URL that does not start with
+// "http" as relative to the host's root (scheme://host/ + URL), so a
+// relative path without its leading "/" ("pub/login.cgi") gets one; one
+// with a scheme of another kind stays refused.
+func parseRedirectURL(s string) (string, error) {
+	first := s
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		first = s[:i]
+	}
+	u := s
+	if s != "" && s[0] != '/' && !strings.Contains(first, ":") {
+		u = "/" + s
+	}
+	if err := checkURL(u); err != nil {
+		if orig := checkURL(s); orig != nil {
+			return "", orig // about the value as written
+		}
+		return "", err
+	}
+	return u, nil
+}
+
 // checkURL accepts "" (unset), an absolute http(s) URL or an absolute path.
 // The value becomes a Location header, with back= appended.
 func checkURL(s string) error {
@@ -169,7 +192,7 @@ func checkURL(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) || u.Host == "" {
-		return fmt.Errorf("URL %q is neither an absolute http(s) URL nor a path starting with /", s)
+		return fmt.Errorf("URL %q is neither an absolute http(s) URL nor a path (from the host's root: \"/login\" or \"login\")", s)
 	}
 	return nil
 }

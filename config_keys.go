@@ -106,13 +106,13 @@ var locKeys = []locKey{
 		}),
 		dflt: func(p *Policy) { p.Options.Digest = p.Dialect.DefaultDigest() }},
 	{name: "login_url", table: "redirect",
-		value: stringValue(func(p *Policy) *string { return &p.LoginURL }, checkURL)},
+		value: urlValue(func(p *Policy) *string { return &p.LoginURL })},
 	{name: "timeout_url", table: "redirect",
-		value: stringValue(func(p *Policy) *string { return &p.TimeoutURL }, checkURL)},
+		value: urlValue(func(p *Policy) *string { return &p.TimeoutURL })},
 	{name: "post_timeout_url", table: "redirect",
-		value: stringValue(func(p *Policy) *string { return &p.PostTimeoutURL }, checkURL)},
+		value: urlValue(func(p *Policy) *string { return &p.PostTimeoutURL })},
 	{name: "unauth_url", table: "redirect",
-		value: stringValue(func(p *Policy) *string { return &p.UnauthURL }, checkURL)},
+		value: urlValue(func(p *Policy) *string { return &p.UnauthURL })},
 	{name: "back_arg_name", table: "redirect",
 		value: typed(func(c *compiler, k toml.Key, o *opt[string], p *Policy) {
 			if v, ok := get(c, k, o); ok {
@@ -190,6 +190,19 @@ func typed[T any](apply func(c *compiler, k toml.Key, o *opt[T], p *Policy)) loc
 
 func stringValue(field func(*Policy) *string, check func(string) error) locValue {
 	return typed(func(c *compiler, k toml.Key, o *opt[string], p *Policy) { setString(c, k, o, field(p), check) })
+}
+
+// urlValue is a redirect URL, as parseRedirectURL reads it.
+func urlValue(field func(*Policy) *string) locValue {
+	return typed(func(c *compiler, k toml.Key, o *opt[string], p *Policy) {
+		if v, ok := get(c, k, o); ok {
+			if u, err := parseRedirectURL(v); err != nil {
+				c.problem(k, "%v", err)
+			} else {
+				*field(p) = u
+			}
+		}
+	})
 }
 
 func boolValue(field func(*Policy) *bool) locValue {

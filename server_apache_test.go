@@ -139,6 +139,7 @@ var adLocs = []adLoc{
 
 	// For the back-url subtest only.
 	{name: "rel", apache: []string{"TKTAuthLoginURL /login"}, policy: []string{`login_url = "/login"`}, timeout: 2 * time.Hour, refresh: 0.5},
+	{name: "relpath", apache: []string{"TKTAuthLoginURL pub/login.cgi"}, policy: []string{`login_url = "pub/login.cgi"`}, timeout: 2 * time.Hour, refresh: 0.5},
 	{name: "loginq", apache: []string{"TKTAuthLoginURL http://login.test/login?app=1"}, policy: []string{`login_url = "http://login.test/login?app=1"`}, timeout: 2 * time.Hour, refresh: 0.5},
 	{name: "backarg", apache: []string{"TKTAuthBackArgName return"}, policy: []string{`back_arg_name = "return"`}, timeout: 2 * time.Hour, refresh: 0.5},
 	{name: "noback", apache: []string{"TKTAuthBackArgName None"}, policy: []string{`back_arg_name = "None"`}, timeout: 2 * time.Hour, refresh: 0.5},
@@ -1110,6 +1111,7 @@ func (e *adEnv) backURL(t *testing.T) {
 	f("plain", adHost, "/plain?&")
 	f("plain", adHost, "/plain?")
 	f("rel", adHost, "/rel/x?y=1", adRelLogin)
+	f("relpath", adHost, "/relpath/x?y=1") // mod_auth_tkt adds the "/"
 	f("loginq", adHost, "/loginq/x?y=1", adSemicolon)
 	f("backarg", adHost, "/backarg/x?y=1")
 	f("noback", adHost, "/noback/x?y=1")
@@ -1117,6 +1119,7 @@ func (e *adEnv) backURL(t *testing.T) {
 	f("dom", adHost, "/dom/x")
 	f("plain", "app.test:8080", "/plain/x?y=1", adDropPort)
 	f("rel", "app.test:8080", "/rel/x", adDropPort, adRelLogin)
+	f("relpath", "app.test:8080", "/relpath/x", adDropPort)
 	f("backcookie", "app.test:8080", "/backcookie/x", adDropPort)
 	f("dom", "app.test:8080", "/dom/x") // with TKTAuthDomain, Apache keeps it
 
