@@ -242,9 +242,13 @@ func parseTokens(v []string) ([][]byte, error) {
 		if t == "NULL" {
 			return nil, errors.New(`"NULL" (no token required) cannot be combined with other tokens`)
 		}
+		// Such a token would match no ticket: tokens are split at ',' and
+		// end at '!', and tickets with a token that a proxy would trim, or
+		// with control bytes, are refused as malformed. A space inside is
+		// fine, as in mod_auth_tkt.
 		for i := 0; i < len(t); i++ {
-			if b := t[i]; b <= ' ' || b == 0x7f || b == ',' || b == '!' {
-				return nil, fmt.Errorf("invalid token %q (tickets separate tokens with ',' and end them with '!'; no spaces or control characters)", t)
+			if b := t[i]; b < ' ' || b == 0x7f || b == ',' || b == '!' || b == ' ' && (i == 0 || i == len(t)-1) {
+				return nil, fmt.Errorf("invalid token %q (tickets separate tokens with ',' and end them with '!'; no control characters, no space at either end)", t)
 			}
 		}
 		toks = append(toks, []byte(t))

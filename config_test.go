@@ -413,7 +413,10 @@ func TestConfigErrors(t *testing.T) {
 	f(sec+"[policy.a]\ntokens = [\"\"]\n", "policy.a.tokens: empty token")
 	f(sec+"[policy.a]\ntokens = [\"a,b\"]\n", `policy.a.tokens: invalid token "a,b"`)
 	f(sec+"[policy.a]\ntokens = [\"a!b\"]\n", `policy.a.tokens: invalid token "a!b"`)
-	f(sec+"[policy.a]\ntokens = [\"a b\"]\n", `policy.a.tokens: invalid token "a b"`)
+	f(sec+"[policy.a]\ntokens = [\"a b\"]\n", "")
+	f(sec+"[policy.a]\ntokens = [\"a \"]\n", `policy.a.tokens: invalid token "a "`)
+	f(sec+"[policy.a]\ntokens = [\" a\"]\n", `policy.a.tokens: invalid token " a"`)
+	f(sec+"[policy.a]\ntokens = [\"a\\tb\"]\n", `policy.a.tokens: invalid token "a\tb"`)
 	f(sec+"[policy.a]\ntokens = \"admin\"\n", "policy.a.tokens: want an array of strings, not a string")
 	f(sec+"[policy.a]\ntokens = [1]\n", "policy.a.tokens: want an array of strings, not an array holding an integer")
 	// Policy overrides are checked like the global keys, under their own name.

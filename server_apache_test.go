@@ -103,6 +103,9 @@ var adLocs = []adLoc{
 		policy: []string{`timeout = "1h"`, "ignore_ip = true"}, timeout: time.Hour, refresh: 0.5, ignoreIP: true},
 	{name: "tokens", apache: []string{"TKTAuthTimeout 0", "TKTAuthToken admin editor"},
 		policy: []string{"timeout = 0", `tokens = ["admin", "editor"]`}, tokens: []string{"admin", "editor"}},
+	// A required token with a space inside, quoted in Apache.
+	{name: "tokspace", apache: []string{"TKTAuthTimeout 0", `TKTAuthToken "x y" editor`},
+		policy: []string{"timeout = 0", `tokens = ["x y", "editor"]`}, tokens: []string{"x y", "editor"}},
 	{name: "tokrefresh", apache: []string{"TKTAuthTimeout 1h", "TKTAuthTimeoutRefresh 0.5", "TKTAuthToken admin"},
 		policy: []string{`timeout = "1h"`, "timeout_refresh = 0.5", `tokens = ["admin"]`}, timeout: time.Hour, refresh: 0.5, tokens: []string{"admin"}},
 	{name: "guest", apache: []string{"TKTAuthTimeout 1h", "TKTAuthGuestLogin on"},
@@ -148,7 +151,7 @@ var adLocs = []adLoc{
 }
 
 // adMain are the locations the random cases use.
-var adMain = []string{"plain", "timeout", "refresh", "sum", "always", "default", "noip", "tokens", "tokrefresh", "guest", "guestfb", "guestcookie", "guestpre", "guest0", "guest50", "guestpct", "guestempty", "guesttokens", "attrs"}
+var adMain = []string{"plain", "timeout", "refresh", "sum", "always", "default", "noip", "tokens", "tokspace", "tokrefresh", "guest", "guestfb", "guestcookie", "guestpre", "guest0", "guest50", "guestpct", "guestempty", "guesttokens", "attrs"}
 
 // adEnv is one Apache and one tktgate configured alike, for one digest
 // type (it is server-wide in Apache).
@@ -468,6 +471,9 @@ func (g *adGen) tokenCases() []adCase {
 		f("tokens", tokens, g.Rand.IntN(2) == 0, g.freshAge())
 		// Past the refresh point: does a refused ticket get a new one?
 		f("tokrefresh", tokens, false, 40*time.Minute)
+	}
+	for _, tokens := range []string{"x y", "user,x y", "x  y", "xy", "x,y", "editor"} {
+		f("tokspace", tokens, false, g.freshAge())
 	}
 	return cs
 }
