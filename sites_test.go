@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tktgate/tktgate/internal/apachetest"
+	"github.com/tktgate/tktgate/internal/e2e"
 	"github.com/tktgate/tktgate/verifier"
 )
 
@@ -298,4 +302,37 @@ func TestDebugLogNoForeignDigest(t *testing.T) {
 		t.Errorf("the log shows part of the ticket's digest %q:\n%s", tail, logs.String())
 	}
 	waitLog(t, logs, `"reason":"bad_digest","uid":""`, 1)
+}
+
+// TestMigrationTableCoversEveryDirective: the README's migration table
+// names every directive of the installed mod_auth_tkt, read from its
+// command table's names in the module itself (26 in 2.3.99), each with
+// its key or the reason it has none.
+func TestMigrationTableCoversEveryDirective(t *testing.T) {
+	so := filepath.Join(apachetest.ModulesDir, "mod_auth_tkt.so")
+	bin, err := os.ReadFile(so)
+	if err != nil {
+		e2e.SkipOrFail(t, "mod_auth_tkt not installed: %v", err)
+	}
+	names := map[string]bool{}
+	directive := regexp.MustCompile(`^TKTAuth[A-Za-z]+$`)
+	for _, s := range bytes.Split(bin, []byte{0}) { // C strings
+		if directive.Match(s) {
+			names[string(s)] = true
+		}
+	}
+	if len(names) < 20 {
+		t.Fatalf("%s: found only %d directive names: %v", so, len(names), names)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "### Migrating from Apache TKTAuth* directives")
+	table, _, _ = strings.Cut(table, "\n### ")
+	for name := range names {
+		if !regexp.MustCompile("`" + name + "[` ]").MatchString(table) {
+			t.Errorf("README's migration table does not name %s", name)
+		}
+	}
 }
