@@ -21,15 +21,26 @@ import (
 // carrying a fresh ticket, for allocation tests and benchmarks.
 func handlerFixture(tb testing.TB, config string, extraHeaders string) (*Server, *fasthttp.RequestCtx, func()) {
 	tb.Helper()
+	return policyFixture(tb, config, "", extraHeaders)
+}
+
+// policyFixture is handlerFixture for /auth/NAME, with a ticket signed
+// with policy NAME's settings ("": /auth, the default policy).
+func policyFixture(tb testing.TB, config, policy, extraHeaders string) (*Server, *fasthttp.RequestCtx, func()) {
+	tb.Helper()
 	cfg, err := ParseConfig([]byte(config), "test.toml")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
 	s.load(cfg)
-	v := cfg.Default.Verifier.Verifier() // the raw mod_auth_tkt ticket
+	p, path := cfg.Default, "/auth"
+	if policy != "" {
+		p, path = cfg.Policies[policy], path+"/"+policy
+	}
+	v := p.Verifier.Verifier() // the raw mod_auth_tkt ticket
 	tkt := verifier.AppendBase64(nil, v.Sign(nil, []byte("alice"), []byte("admin,editor"), []byte("Alice Smith"), netip.MustParseAddr("127.0.0.1"), time.Now()))
-	raw := "GET /auth HTTP/1.1\r\nHost: gate\r\nX-Real-IP: 127.0.0.1\r\nX-Original-URL: https://app.example.com/docs/page?x=1\r\n" +
+	raw := "GET " + path + " HTTP/1.1\r\nHost: gate\r\nX-Real-IP: 127.0.0.1\r\nX-Original-URL: https://app.example.com/docs/page?x=1\r\n" +
 		"Cookie: _ga=GA1.2.1234567890.1234567890; theme=dark; auth_tkt=" + string(tkt) + "; lang=en\r\n" + extraHeaders + "\r\n"
 	var req fasthttp.Request
 	if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
