@@ -25,7 +25,7 @@ func handlerFixture(tb testing.TB, config string, extraHeaders string) (*Server,
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
+	s := newServer(newLogger(io.Discard, nil), newMetrics())
 	s.load(cfg)
 	v := cfg.Default.Verifier.Verifier() // the raw mod_auth_tkt ticket
 	tkt := verifier.AppendBase64(nil, v.Sign(nil, []byte("alice"), []byte("admin,editor"), []byte("Alice Smith"), netip.MustParseAddr("127.0.0.1"), time.Now()))
