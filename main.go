@@ -37,6 +37,9 @@ const usageText = `Usage:
   tktgate ticket [-config FILE] -uid U [-ip A] [-tokens a,b] [-data D] [-ts N] [-raw]
                                         mint a ticket with the configured secret and digest
   tktgate healthcheck [-config FILE]    ask the running server's /readyz, exit 0 (ready) or 1
+  tktgate explain [-config FILE] [-policy NAME] [-ip ADDR] [-at TIME] [-json] VALUE|-
+                                        what the server would answer for this cookie
+                                        value, and why; exit 0 accepted, 1 refused, 2 error
   tktgate -version
   tktgate help                          this text (also -h, -help, --help)
 `
@@ -49,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runTicket(args[1:], stdout, stderr)
 		case "healthcheck":
 			return runHealthcheck(args[1:], stdout, stderr)
+		case "explain":
+			return runExplain(args[1:], os.Stdin, stdout, stderr)
 		case "help":
 			args = []string{"-help"}
 		}
