@@ -108,7 +108,15 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return fail("no policy %q in %s (policies: %s)", o.policy, *cfgPath, strings.Join(names, ", "))
 		}
 	}
-	value = []byte(strings.TrimPrefix(string(value), p.CookieName+"="))
+	// NAME=VALUE as copied from a Cookie header. No ticket starts like
+	// that: a raw one starts with hex digits, a base64 one with M, N, Y
+	// or Z (the encoding of a hex digit), a quoted one with '"'.
+	for _, name := range []string{p.CookieName, verifier.ModAuthTkt.CookieName(), verifier.Passport.CookieName()} {
+		if v, ok := strings.CutPrefix(string(value), name+"="); ok {
+			value = []byte(v)
+			break
+		}
+	}
 	if i := strings.IndexAny(string(value), "\r\n\x00"); i >= 0 {
 		return fail("VALUE holds a line break or NUL byte: no Cookie header can carry it")
 	}
@@ -221,7 +229,8 @@ func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 	// The answer: the server's own decision on a request carrying the
 	// cookie, from o.ip (the peer, as no proxy header is sent), at o.at.
 	status, r, answer := simulate(cfg, p, header, o)
-	e.Status, e.Reason, e.Answer = status, r.String(), answer
+	e.Status, e.Reason = status, r.String()
+	e.Answer = append(e.Answer, answer...)
 
 	// The ticket's own verdict, as decide reached it.
 	var tk verifier.Ticket
@@ -333,7 +342,7 @@ func (e *explanation) explainRefused(p *Policy, value, c []byte, err error, o ex
 		case len(value) == 0:
 			say("No ticket: the value is empty.")
 		case p.Dialect == verifier.ModAuthTkt && c == nil:
-			say("No ticket: a value of %d bytes is shorter than a %s digest and a timestamp (%d bytes), and mod_auth_tkt ignores such a cookie.", len(value), p.Options.Digest, p.Options.Digest.HexLen()+8)
+			say("No ticket: a value of %d bytes is too short for a ticket (the %s digest and the timestamp take %d), and mod_auth_tkt ignores such a cookie.", len(value), p.Options.Digest, p.Options.Digest.HexLen()+8)
 		default:
 			say("No ticket: the %s dialect's cookie parser finds no value in %s=VALUE (for pyramid: a cookie that is not UTF-8 once unquoted fails the whole header).", p.Dialect, p.CookieName)
 		}
@@ -346,25 +355,31 @@ func (e *explanation) explainRefused(p *Policy, value, c []byte, err error, o ex
 		if !p.Options.IgnoreIP {
 			addr = o.ip.String()
 		}
-		secrets := "neither with secret nor with secret_old"
+		secrets := "signed neither with secret nor with secret_old"
 		if _, old := explainSecrets(p); old == nil {
-			secrets = "not with the secret"
+			secrets = "not signed with the secret"
 		}
-		say("Bad digest: signed %s for %s, as this policy checks it (%s, %s).", secrets, addr, p.Dialect, p.Options.Digest)
+		say("Bad digest: %s for %s, as this policy checks it (%s, %s).", secrets, addr, p.Dialect, p.Options.Digest)
 	}
-	e.Matches = probe(p, value, o)
+	if m := probe(p, value, o); m != nil {
+		e.Matches = m
+	}
 	if len(e.Matches) == 0 {
-		if err != verifier.ErrNoTicket || len(value) > 0 {
-			tried := "the current and the old secret"
-			if _, old := explainSecrets(p); old == nil {
-				tried = "the secret"
+		if err == verifier.ErrNoTicket || err == verifier.ErrMalformed {
+			if len(value) > 0 {
+				say("Nor does any other dialect, digest type or encoding read it as a valid ticket.")
 			}
-			hint := ""
-			if !o.ipSet {
-				hint = " (no -ip was given: 127.0.0.1 was tried; give the user's address)"
-			}
-			say("No alternative matches either: not with %s, for 0.0.0.0 or %s%s, with any digest type, dialect or encoding. The ticket was signed with another secret, for another address, or altered.", tried, o.ip, hint)
+			return
 		}
+		tried := "the current and the old secret"
+		if _, old := explainSecrets(p); old == nil {
+			tried = "the secret"
+		}
+		hint := ""
+		if !o.ipSet {
+			hint = " (no -ip was given: 127.0.0.1 was tried; give the user's address)"
+		}
+		say("No alternative matches either: not with %s, for 0.0.0.0 or %s%s, with any digest type, dialect or encoding. The ticket was signed with another secret, for another address, or altered.", tried, o.ip, hint)
 		return
 	}
 	m := e.Matches[0]
@@ -423,11 +438,12 @@ func probe(p *Policy, value []byte, o explainOpts) []explainMatch {
 	}
 	dialects := []dialectCase{
 		{d: verifier.ModAuthTkt},
-		{d: verifier.Passport},
-		{d: verifier.Passport, do: verifier.DialectOptions{PassportPlainUserData: true}, opts: []string{"passport_encode_user_data = false"}},
-		{d: verifier.Passport, do: verifier.DialectOptions{PassportJSONUserData: true}, opts: []string{"passport_json_user_data = true"}},
-		{d: verifier.Passport, do: verifier.DialectOptions{PassportPlainUserData: true, PassportJSONUserData: true}, opts: []string{"passport_encode_user_data = false", "passport_json_user_data = true"}},
 		{d: verifier.Pyramid},
+	}
+	for _, plain := range []bool{false, true} {
+		for _, js := range []bool{false, true} {
+			dialects = append(dialects, dialectCase{verifier.Passport, verifier.DialectOptions{PassportPlainUserData: plain, PassportJSONUserData: js}, passportKeys(plain, js)})
+		}
 	}
 	var out []explainMatch
 	seen := map[string]bool{}
@@ -479,19 +495,34 @@ func (pc probeCase) match(p *Policy, o explainOpts, tk *verifier.Ticket, value [
 	}
 	diff := func(format string, a ...any) {
 		m.Differences = append(m.Differences, fmt.Sprintf(format, a...))
-		m.rank += 10
 	}
+	// The rank counts the config changes that would accept the ticket: a
+	// switch to another dialect brings that dialect's defaults along, so
+	// a Pyramid ticket (SHA512, 0.0.0.0) under an MD5 mod_auth_tkt policy
+	// is one change away, not three.
+	digest, ignoreIP := p.Options.Digest, p.Options.IgnoreIP
+	plain, js := p.DialectOptions.PassportPlainUserData, p.DialectOptions.PassportJSONUserData
 	if pc.decoded {
 		m.Encoding = "url-encoded"
-		diff("the cookie value is URL-encoded (%%2B, %%2F, %%3D...), which %s does not decode: the login service or its framework encoded it", p.Dialect)
+		m.rank += 10
+		diff("the value holds %%-escapes (%%2B, %%3D, %%C3...) that the signer decoded before signing, or that its framework added: %s reads them as they are", p.Dialect)
 	}
 	if pc.dialect != p.Dialect {
+		m.rank += 10
+		digest, ignoreIP = pc.dialect.DefaultDigest(), pc.dialect.DefaultIgnoreIP()
+		plain, js = false, false
 		diff("a %s ticket, but this policy's dialect is %s", pc.dialect, p.Dialect)
 	} else if pc.do.PassportPlainUserData != p.DialectOptions.PassportPlainUserData || pc.do.PassportJSONUserData != p.DialectOptions.PassportJSONUserData {
-		diff("its user data is written as with %s, unlike this policy's", strings.Join(orNone(pc.opts), " and "))
+		diff("its user data is written as with %s, unlike this policy's", strings.Join(pc.opts, " and "))
+	}
+	if pc.dialect == verifier.Passport && (pc.do.PassportPlainUserData != plain || pc.do.PassportJSONUserData != js) {
+		m.rank += 10
 	}
 	if pc.digest != p.Options.Digest {
 		diff("a valid %s ticket, but digest_type is %s", pc.digest, p.Options.Digest)
+	}
+	if pc.digest != digest {
+		m.rank += 10
 	}
 	switch {
 	case pc.zero && !p.Options.IgnoreIP:
@@ -499,36 +530,44 @@ func (pc probeCase) match(p *Policy, o explainOpts, tk *verifier.Ticket, value [
 	case !pc.zero && p.Options.IgnoreIP:
 		diff("signed for %s: the login service binds tickets to the client's address, but this policy ignores it (ignore_ip = true)", o.ip)
 	}
+	if pc.zero != ignoreIP {
+		m.rank += 10
+	}
 	return m
 }
 
-func orNone(opts []string) []string {
-	if len(opts) == 0 {
-		return []string{"the passport defaults"}
-	}
-	return opts
+// passportKeys are the passport dialect's options as config lines.
+func passportKeys(plain, json bool) []string {
+	return []string{fmt.Sprintf("passport_encode_user_data = %v", !plain), fmt.Sprintf("passport_json_user_data = %v", json)}
 }
 
 // fixes says what to change in the config for m to be how p checks.
+// Another dialect brings its own defaults of digest_type and ignore_ip,
+// so only what differs from those is named besides it.
 func fixes(p *Policy, m explainMatch) []string {
 	table := "[ticket]"
 	if p.Name != "" {
 		table = "[policy." + p.Name + "]"
 	}
 	var out []string
-	if m.Dialect != p.Dialect.String() {
-		out = append(out, fmt.Sprintf("set dialect = %q in %s", m.Dialect, table))
+	digest, ignoreIP := p.Options.Digest, p.Options.IgnoreIP
+	if d, err := verifier.ParseDialect(m.Dialect); err == nil && d != p.Dialect {
+		digest, ignoreIP = d.DefaultDigest(), d.DefaultIgnoreIP()
+		out = append(out, fmt.Sprintf("set dialect = %q in %s (its defaults: digest_type %s, ignore_ip = %v)", m.Dialect, table, digest, ignoreIP))
+	}
+	have := passportKeys(false, false) // the defaults a switch to passport brings
+	if p.Dialect == verifier.Passport {
+		have = passportKeys(p.DialectOptions.PassportPlainUserData, p.DialectOptions.PassportJSONUserData)
 	}
 	for _, o := range m.Options {
-		if m.Dialect == p.Dialect.String() || !strings.Contains(describePolicy(p), o) {
+		if !slices.Contains(have, o) {
 			out = append(out, fmt.Sprintf("set %s in %s", o, table))
 		}
 	}
-	if m.Digest != p.Options.Digest.String() {
-		out = append(out, fmt.Sprintf("set digest_type = %q in [ticket], or have the signer use %s", m.Digest, p.Options.Digest))
+	if m.Digest != digest.String() {
+		out = append(out, fmt.Sprintf("set digest_type = %q in [ticket], or have the signer use %s", m.Digest, digest))
 	}
-	zero := m.SignedFor == "0.0.0.0"
-	if zero != p.Options.IgnoreIP {
+	if zero := m.SignedFor == "0.0.0.0"; zero != ignoreIP {
 		out = append(out, fmt.Sprintf("set ignore_ip = %v in %s, or change the signer", zero, table))
 	}
 	return out
