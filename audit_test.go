@@ -428,3 +428,54 @@ func TestDebugLogNoStaleUID(t *testing.T) {
 		t.Errorf("debug lines for %q", reasons)
 	}
 }
+
+// Every byte, at every place of a word and across words, comes out as
+// encoding/json reads back: the word-at-a-time pass misses none.
+func TestAppendJSONStringEveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 20; pos++ {
+			s := []byte(strings.Repeat("abcdefgh", 3))
+			s[pos] = byte(c)
+			b := appendJSONString(nil, s, 100)
+			var got string
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("byte %#x at %d: %s: %v", c, pos, b, err)
+			}
+			if want := strings.ToValidUTF8(string(s), "\ufffd"); got != want {
+				t.Errorf("byte %#x at %d: %q, want %q", c, pos, got, want)
+			}
+			if c < 0x20 || c == 0x7f {
+				if bytes.IndexByte(b, byte(c)) >= 0 {
+					t.Errorf("byte %#x at %d left raw: %q", c, pos, b)
+				}
+			}
+		}
+	}
+}
+
+// The audit clock writes what slog writes, whatever the second, the
+// nanoseconds and the zone.
+func TestAuditClock(t *testing.T) {
+	var c auditClock
+	base := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for _, tm := range []time.Time{
+		base, base.Add(123456789), base.Add(100 * time.Millisecond), base.Add(time.Second + 1),
+		base.Add(time.Second + 999999999), base.In(time.FixedZone("X", 3600+1800)).Add(5), time.Now(), time.Now().Local(),
+	} {
+		got := string(c.appendRFC3339Nano([]byte("x"), tm))
+		if want := "x" + tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("%v: %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func TestAuditClockDigits(t *testing.T) {
+	var c auditClock
+	base := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for ns := 1; ns < 1e9; ns = ns*7 + 3 {
+		tm := base.Add(time.Duration(ns))
+		if got, want := string(c.appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("%d ns: %q, want %q", ns, got, want)
+		}
+	}
+}

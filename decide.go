@@ -20,6 +20,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 	ctx.Response.Header.SetContentLength(0)
 	ip := clientIP(ctx, snap)
 	scheme, host, uri := originalURL(req)
+	st.ip, st.scheme, st.host, st.uri = ip, scheme, host, uri // for the audit line
 	tk := &st.tk
 	// The pooled Ticket still holds the last request's fields; when no
 	// Verify runs (no ticket at all, or an unspecified address) they must

@@ -659,7 +659,8 @@ func simulate(cfg *Config, p *Policy, header []byte, o explainOpts) (int, reason
 		pp = snap.policies[p.Name]
 	}
 	var req fasthttp.Request
-	raw := "GET /auth HTTP/1.1\r\nHost: explain\r\nCookie: " + string(header) + "\r\n\r\n"
+	// No Host (HTTP/1.0): a made-up one would show in Location.
+	raw := "GET /auth HTTP/1.0\r\nCookie: " + string(header) + "\r\n\r\n"
 	if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
 		return 0, reasonMalformed, []string{"no HTTP request can carry this value"}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -95,6 +96,11 @@ type state struct {
 	guest  []byte
 	field  []byte // one user_data_headers value
 	line   []byte // the audit line (log_requests)
+	clock  auditClock
+	// The client address and the original URL as decide found them, for
+	// the audit line.
+	ip                netip.Addr
+	scheme, host, uri []byte
 	// setCookie records that the answer carries a Set-Cookie, which makes
 	// it uncacheable.
 	setCookie bool
