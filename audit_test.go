@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -477,5 +478,30 @@ func TestAuditClockDigits(t *testing.T) {
 		if got, want := string(c.appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
 			t.Errorf("%d ns: %q, want %q", ns, got, want)
 		}
+	}
+}
+
+// log_requests takes effect on reload, like the rest of the config.
+func TestAuditModeReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("watch = false\n"+baseConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, hup, logs, _ := startServerAt(t, path)
+	do(t, addr, "GET", "/auth", "X-Request-ID: before")
+	if err := os.WriteFile(path, []byte("watch = false\n"+auditWith("denied")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "config reloaded") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	do(t, addr, "GET", "/auth", "X-Request-ID: after")
+	for !strings.Contains(logs.String(), `"request_id":"after"`) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if l := logs.String(); !strings.Contains(l, `"request_id":"after"`) || strings.Contains(l, `"request_id":"before"`) {
+		t.Errorf("want an audit line for the request after the reload only:\n%s", l)
 	}
 }
