@@ -153,7 +153,7 @@ type explanation struct {
 	// TicketReason is the ticket's own verdict when the answer's reason
 	// is another's (a guest let in instead).
 	TicketReason string   `json:"ticket_reason,omitempty"`
-	Policy       string   `json:"policy"`
+	Policy       string   `json:"policy"` // "" for the default, as in /metrics
 	IP           string   `json:"ip"`
 	At           string   `json:"at"`
 	UID          *string  `json:"uid"`
@@ -221,9 +221,6 @@ func explainSecrets(p *Policy) (current, old []byte) {
 // give it, and what the ticket's digest matches.
 func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 	e := &explanation{Policy: p.Name, IP: o.ip.String(), At: o.at.UTC().Format(time.RFC3339), Tokens: []string{}, Answer: []string{}, Diagnosis: []string{}, Matches: []explainMatch{}}
-	if e.Policy == "" {
-		e.Policy = "(default)"
-	}
 	header := append([]byte(p.CookieName+"="), value...)
 
 	// The answer: the server's own decision on a request carrying the
@@ -701,7 +698,11 @@ func (e *explanation) writeText(w io.Writer) {
 	if e.Accepted {
 		verdict = "accepted"
 	}
-	fmt.Fprintf(w, "policy:    %s (%s)\n", e.Policy, e.policyDesc)
+	name := e.Policy
+	if name == "" {
+		name = "(default)"
+	}
+	fmt.Fprintf(w, "policy:    %s (%s)\n", name, e.policyDesc)
 	fmt.Fprintf(w, "request:   from %s at %s\n", e.IP, e.At)
 	fmt.Fprintf(w, "answer:    %d %s, %s", e.Status, e.Reason, verdict)
 	if e.TicketReason != "" {

@@ -213,7 +213,7 @@ func TestExplainPerl(t *testing.T) {
 		says                []string       // in the text and in the JSON diagnosis
 	}{
 		{"accepted", cfg(""), cookies[0], []string{"-ip", "203.0.113.7", "-at", at}, 0,
-			map[string]any{"accepted": true, "status": 200.0, "reason": "ok", "uid": "alice", "data": "Alice Smith", "tokens": []any{"admin", "editor"},
+			map[string]any{"accepted": true, "status": 200.0, "reason": "ok", "policy": "", "uid": "alice", "data": "Alice Smith", "tokens": []any{"admin", "editor"},
 				"dialect": "mod_auth_tkt", "digest": "MD5", "encoding": "base64", "secret": "current", "signed_for": "203.0.113.7",
 				"issued": "2023-11-14T22:13:20Z", "refresh": "2023-11-14T23:13:21Z", "expires": "2023-11-15T00:13:21Z", "verified": true,
 				"answer": []any{"X-Remote-User: alice", "X-Remote-User-Tokens: admin,editor", "X-Remote-User-Data: Alice Smith"}},
@@ -247,7 +247,7 @@ func TestExplainPerl(t *testing.T) {
 			map[string]any{"reason": "future"},
 			[]string{"Dated in the future", "more than max_future (5m0s)"}},
 		{"lacks the token", cfg(""), cookies[0], []string{"-policy", "root", "-ip", "203.0.113.7", "-at", at}, 1,
-			map[string]any{"reason": "token_denied", "status": 403.0, "uid": "alice"},
+			map[string]any{"reason": "token_denied", "status": 403.0, "policy": "root", "uid": "alice"},
 			[]string{"needs one of the tokens root and the ticket has admin,editor"}},
 		{"URL-encoded value", cfg(""), encoded, []string{"-ip", "203.0.113.7", "-at", at}, 1,
 			map[string]any{"encoding": "url-encoded", "signed_for": "203.0.113.7"},
