@@ -46,3 +46,27 @@ func TestHandlerAllocs(t *testing.T) {
 		t.Errorf("401 with Location: the handler allocates %v times per request", n)
 	}
 }
+
+// With log_requests = "all" every answer writes an audit line, still
+// without allocating: the line is built in the pooled state and copied
+// into the shared buffer.
+func TestHandlerAllocsAudit(t *testing.T) {
+	s, ctx, run := handlerFixture(t, "log_requests = \"all\"\n"+baseConfig,
+		"X-Request-ID: 0f3c9a1e2b4d5f60718293a4b5c6d7e8\r\nTraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n")
+	run()
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("status %d", ctx.Response.StatusCode())
+	}
+	if n := testing.AllocsPerRun(1000, run); n != 0 {
+		t.Errorf("the handler allocates %v times per audited request", n)
+	}
+	ctx.Request.Header.Set("X-Real-IP", "10.9.9.9")
+	if n := testing.AllocsPerRun(1000, run); n != 0 {
+		t.Errorf("the handler allocates %v times per audited denial", n)
+	}
+	s.audit.mu.Lock()
+	defer s.audit.mu.Unlock()
+	if cap(s.audit.buf) != auditBufCap {
+		t.Errorf("the audit buffer grew to %d bytes", cap(s.audit.buf))
+	}
+}

@@ -22,6 +22,7 @@ type Config struct {
 	Path          string
 	Listen        string // "host:port" or "unix:/path"
 	LogLevel      slog.Level
+	LogRequests   logRequests   // which auth answers get an audit line (see audit.go)
 	SocketMode    os.FileMode   // permissions of a unix listen socket
 	MetricsListen string        // separate listener for /metrics; "" = the main one
 	Watch         bool          // reload when a watched file changes (see watch.go)

@@ -84,6 +84,13 @@ func (c *compiler) compileTop(raw *rawFile, cfg *Config) {
 			c.problem(key("log_level"), "unknown level %q (want debug, info, warn or error)", v)
 		}
 	}
+	if v, ok := get(c, key("log_requests"), &raw.LogRequests); ok {
+		if m, found := parseLogRequests(v); found {
+			cfg.LogRequests = m
+		} else {
+			c.problem(key("log_requests"), "unknown value %q (want \"none\", \"denied\" or \"all\")", v)
+		}
+	}
 	if raw.SocketMode.wrong == "an integer" {
 		// TOML reads 660 as decimal; only a string keeps the octal digits.
 		c.problem(key("socket_mode"), `want a string such as "0660", not an integer`)

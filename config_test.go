@@ -118,6 +118,12 @@ func TestConfigErrors(t *testing.T) {
 	f(`metrics_listen = "nope"`+"\n"+sec, `metrics_listen: invalid address "nope"`)
 	f(`metrics_listen = false`+"\n"+sec, "metrics_listen: want a string, not a boolean")
 
+	// log_requests
+	f(`log_requests = "denied"`+"\n"+sec, "")
+	f(`log_requests = "ALL"`+"\n"+sec, `test.toml:1: log_requests: unknown value "ALL" (want "none", "denied" or "all")`)
+	f(`log_requests = true`+"\n"+sec, `test.toml:1: log_requests: want a string, not a boolean`)
+	f(sec+`log_requests = "all"`+"\n", `ticket.log_requests: unknown key`)
+
 	// watch and watch_interval
 	f(`watch = false`+"\n"+sec, "")
 	f(`watch = "no"`+"\n"+sec, `test.toml:1: watch: want a boolean (true or false), not a string`)
@@ -540,6 +546,9 @@ func TestConfigValues(t *testing.T) {
 	f(sec, func(c *Config) any { return c.LogLevel }, slog.LevelInfo)
 	f(sec, func(c *Config) any { return c.SocketMode }, os.FileMode(0o660))
 	f(sec, func(c *Config) any { return c.MetricsListen }, "")
+	f(sec, func(c *Config) any { return c.LogRequests }, logNone)
+	f(`log_requests = "all"`+"\n"+sec, func(c *Config) any { return c.LogRequests }, logAll)
+	f(`log_requests = "denied"`+"\n"+sec, func(c *Config) any { return c.LogRequests }, logDenied)
 	f(sec, func(c *Config) any { return c.Limits }, Limits{
 		ReadBufferSize:  32768,
 		ReadTimeout:     5 * time.Second,

@@ -26,6 +26,7 @@ type rawFile struct {
 	MetricsListen opt[string]    `toml:"metrics_listen"`
 	Watch         opt[bool]      `toml:"watch"`
 	WatchInterval opt[duration]  `toml:"watch_interval"`
+	LogRequests   opt[string]    `toml:"log_requests"`
 	Ticket        toml.Primitive `toml:"ticket"`
 	ClientIP      toml.Primitive `toml:"client_ip"`
 	Redirect      toml.Primitive `toml:"redirect"`

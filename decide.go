@@ -20,14 +20,16 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 	ctx.Response.Header.SetContentLength(0)
 	ip := clientIP(ctx, snap)
 	scheme, host, uri := originalURL(req)
+	st.ip, st.scheme, st.host, st.uri = ip, scheme, host, uri // for the audit line
+	tk := &st.tk
+	// The pooled Ticket still holds the last request's fields; when no
+	// Verify runs (no ticket at all, or an unspecified address) they must
+	// not be logged for this one.
+	tk.UID, tk.Tokens, tk.Data = nil, nil, nil
 	if ip.IsUnspecified() {
 		s.refuseUnspecified(ctx, snap, p, st, now, scheme, host, uri)
 		return reasonUnspecifiedIP
 	}
-	tk := &st.tk
-	// The pooled Ticket still holds the last request's fields; when no
-	// Verify runs (no ticket at all) they must not be logged for this one.
-	tk.UID, tk.Tokens, tk.Data = nil, nil, nil
 	fromURL, err := findTicket(req, st, p, uri, &ip, &now)
 	why := reasonOf(err)
 	guest := err != nil

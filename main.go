@@ -38,6 +38,9 @@ const usageText = `Usage:
                                         mint a ticket with the configured secret and digest
                                         ([ticket]'s, or policy NAME's)
   tktgate healthcheck [-config FILE]    ask the running server's /readyz, exit 0 (ready) or 1
+  tktgate explain [-config FILE] [-policy NAME] [-ip ADDR] [-at TIME] [-json] VALUE|-
+                                        what the server would answer for this cookie
+                                        value, and why; exit 0 accepted, 1 refused, 2 error
   tktgate -version
   tktgate help                          this text (also -h, -help, --help)
 `
@@ -50,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runTicket(args[1:], stdout, stderr)
 		case "healthcheck":
 			return runHealthcheck(args[1:], stdout, stderr)
+		case "explain":
+			return runExplain(args[1:], os.Stdin, stdout, stderr)
 		case "help":
 			args = []string{"-help"}
 		}
@@ -102,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(stderr, &slog.HandlerOptions{Level: level})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)

@@ -50,6 +50,16 @@ func (r reason) status() int {
 	return 401
 }
 
+// verified says whether the answer rests on a ticket whose signature
+// held (or on a guest ticket tktgate made): its uid names the user.
+func (r reason) verified() bool {
+	switch r {
+	case reasonOK, reasonGuest, reasonOldSecret, reasonRefreshed, reasonExpired, reasonFuture, reasonTokenDenied:
+		return true
+	}
+	return false
+}
+
 // debug says whether the decision is worth a debug log line.
 func (r reason) debug() bool { return r != reasonOK }
 

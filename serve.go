@@ -49,6 +49,12 @@ func serveOn(ctx context.Context, cfg *Config, path string, log *slog.Logger, le
 	m := newMetrics()
 	s := newServer(log, m)
 	s.load(cfg)
+	// The audit log's last lines are written once every server has
+	// stopped (deferred first, so it runs last).
+	auditCtx, stopAudit := context.WithCancel(context.Background())
+	auditDone := make(chan struct{})
+	go func() { s.audit.run(auditCtx); close(auditDone) }()
+	defer func() { stopAudit(); <-auditDone }()
 	m.lastReloadOK.Store(time.Now().Unix())
 	srvs := []*fasthttp.Server{newHTTP(cfg, log, s.Handler)}
 	if len(lns) > 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -22,6 +23,8 @@ type snapshot struct {
 	header    string // client IP header, canonical; "" = ignore headers
 	headerKey []byte // the same, for PeekCanonical
 	xff       bool
+	// logRequests is cfg.LogRequests, one load away for the hot path.
+	logRequests logRequests
 }
 
 // policy is a Policy ready for the hot path.
@@ -44,6 +47,7 @@ type Server struct {
 	snap    atomic.Pointer[snapshot]
 	log     *slog.Logger
 	metrics *metrics
+	audit   *auditLog
 	ready   atomic.Bool
 	// unknown remembers policy names already logged, so that a
 	// misconfigured nginx location logs once, not on every request.
@@ -52,12 +56,12 @@ type Server struct {
 }
 
 func newServer(log *slog.Logger, m *metrics) *Server {
-	return &Server{log: log, metrics: m, unknown: map[string]bool{}}
+	return &Server{log: log, metrics: m, audit: newAuditLog(logOutputOf(log)), unknown: map[string]bool{}}
 }
 
 // load installs cfg.
 func (s *Server) load(cfg *Config) {
-	snap := &snapshot{cfg: cfg, policies: map[string]*policy{}}
+	snap := &snapshot{cfg: cfg, policies: map[string]*policy{}, logRequests: cfg.LogRequests}
 	mk := func(p *Policy) *policy {
 		pp := &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), cookieSep: ", ", stats: s.metrics.policy(p.Name)}
 		if p.Dialect == verifier.Passport {
@@ -91,6 +95,12 @@ type state struct {
 	tmp    []byte
 	guest  []byte
 	field  []byte // one user_data_headers value
+	line   []byte // the audit line (log_requests)
+	clock  auditClock
+	// The client address and the original URL as decide found them, for
+	// the audit line.
+	ip                netip.Addr
+	scheme, host, uri []byte
 	// setCookie records that the answer carries a Set-Cookie, which makes
 	// it uncacheable.
 	setCookie bool
@@ -143,7 +153,7 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		snap := s.snap.Load()
 		p := snap.policies[string(path[len("/auth/"):])]
 		if p == nil {
-			s.unknownPolicy(ctx, path[len("/auth/"):])
+			s.unknownPolicy(ctx, snap, path[len("/auth/"):])
 			return
 		}
 		s.auth(ctx, snap, p)
@@ -177,7 +187,7 @@ func (s *Server) ops(ctx *fasthttp.RequestCtx) {
 
 // unknownPolicy answers /auth/NAME for a NAME no policy has: a 500, since
 // the nginx config is wrong, logged once per name.
-func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
+func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, snap *snapshot, name []byte) {
 	s.metrics.unknownPolicy.Add(1)
 	ctx.SetStatusCode(fasthttp.StatusInternalServerError)
 	ctx.Response.Header.SetContentLength(0)
@@ -191,6 +201,9 @@ func (s *Server) unknownPolicy(ctx *fasthttp.RequestCtx, name []byte) {
 	s.unknownMu.Unlock()
 	if first {
 		s.log.Error("request for an unknown policy: check the nginx location's proxy_pass", "policy", policyForLog(name))
+	}
+	if snap.logRequests != logNone {
+		s.logUnknownPolicy(ctx, snap, name)
 	}
 }
 
@@ -206,6 +219,9 @@ func (s *Server) auth(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy) {
 	r := s.decide(ctx, snap, p, st, start)
 	s.cacheHeaders(ctx, snap, p, st, r, start)
 	p.stats.count(r, start)
+	if snap.logRequests != logNone {
+		s.logAnswer(ctx, snap, p, st, r, start)
+	}
 	if r.debug() && s.log.Enabled(context.Background(), slog.LevelDebug) && s.metrics.logLimiter.allow(start) {
 		s.log.Debug("auth decision", "policy", p.Name, "reason", r.String(), "uid", uidForLog(r, st.tk.UID))
 	}

@@ -55,7 +55,7 @@ func startServerAt(t *testing.T, path string) (addr string, hup chan os.Signal, 
 		cfg.MetricsListen = "127.0.0.1:0"
 	}
 	logs = &e2e.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := newLogger(logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	// Registered first, so it runs last, after the server has stopped:
 	// whatever a test did, no secret reaches the log.
 	t.Cleanup(func() {

@@ -13,7 +13,9 @@
 #                             (verifier micro-benchmarks).
 #
 # Environment: BENCH_MICRO=0|1 and BENCH_PROFILE=0|1 turn the verifier
-# micro-benchmarks and the profiles (full mode only by default) off or on. TKTGATE_REQUIRE_E2E=1 fails instead of
+# micro-benchmarks and the profiles (full mode only by default) off or on.
+# BENCH_ONLY=audit runs comparisons 1, 2 and 7 (the audit log's cost)
+# alone and writes benchmarks/out/results-audit.md, leaving the table. TKTGATE_REQUIRE_E2E=1 fails instead of
 # skipping the nginx and Apache rows when they are not installed.
 #
 # Needs: go, wrk, taskset (util-linux); nginx-light, apache2 and

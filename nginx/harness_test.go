@@ -157,6 +157,7 @@ type gate struct {
 	bin, config string
 	network     string // "tcp" or "unix"
 	addr        string // host:port or socket path
+	log         *e2e.Buffer
 }
 
 // tktgateConfig is the config the tests use; redirects false leaves out
@@ -200,6 +201,7 @@ func startTktgate(t *testing.T, listen, config string) *gate {
 	}
 	p := startProc(t, "tktgate", nil, g.bin, "-config", g.config)
 	p.waitListening(t, g.network, g.addr)
+	g.log = p.out
 	return g
 }
 
@@ -324,9 +326,21 @@ func startApp(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// shippedAccessLog is the access log a site file names: startNginx
+// puts it in nginx's prefix.
+const shippedAccessLog = "/var/log/nginx/access.log"
+
 // startNginx runs the real nginx on a site file (http{}-level content),
 // in a prefix of its own, and returns its address.
 func startNginx(t *testing.T, site string, modules ...string) string {
+	t.Helper()
+	addr, _ := startNginxIn(t, site, modules...)
+	return addr
+}
+
+// startNginxIn is startNginx that also returns nginx's prefix, where
+// its logs are (access.log, error.log).
+func startNginxIn(t *testing.T, site string, modules ...string) (addr, dir string) {
 	t.Helper()
 	bin := needBinary(t, "/usr/sbin/nginx", "nginx")
 	for _, m := range modules {
@@ -334,9 +348,10 @@ func startNginx(t *testing.T, site string, modules ...string) string {
 			e2e.SkipOrFail(t, "nginx module %s not installed", m)
 		}
 	}
-	dir := t.TempDir()
-	addr := freeAddr(t)
+	dir = t.TempDir()
+	addr = freeAddr(t)
 	site = strings.ReplaceAll(site, "listen 80;", "listen "+addr+";")
+	site = strings.ReplaceAll(site, shippedAccessLog, filepath.Join(dir, "access.log"))
 	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(site), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +396,7 @@ http {
 			}
 		}
 	})
-	return addr
+	return addr, dir
 }
 
 // browser drives a proxy like a browser would, without following

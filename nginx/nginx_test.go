@@ -458,7 +458,7 @@ func wantCache(t *testing.T, a *answer, want string) {
 // test renders them.
 func TestShippedFilesDocumentPlaceholders(t *testing.T) {
 	for file, placeholders := range map[string][]string{
-		"tktgate.conf":           {shippedGate, shippedApp, "listen 80;", "example.com"},
+		"tktgate.conf":           {shippedGate, shippedApp, "listen 80;", "example.com", shippedAccessLog},
 		"tktgate-unix.conf":      {"/run/tktgate/tktgate.sock", shippedApp, "listen 80;", "example.com"},
 		"tktgate-cached.conf":    {shippedGate, shippedApp, "listen 80;", "example.com", "/var/lib/nginx/tktgate-cache"},
 		"caddy/Caddyfile":        {shippedGate, shippedApp, "example.com", "admin localhost:2019"},

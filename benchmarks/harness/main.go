@@ -127,6 +127,10 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
+	if only := os.Getenv("BENCH_ONLY"); only != "" {
+		// A part of the run: the committed table stays as it is.
+		*results, *readme = filepath.Join(h.out, "results-"+only+".md"), ""
+	}
 	text := h.rep.String()
 	fmt.Println()
 	fmt.Print(text)
@@ -202,6 +206,16 @@ func (h *harness) run() error {
 		return err
 	}
 	h.rep.groupA(a, map[string]int{"ceiling": ceil.pid, "tktgate": gate.pid, "nethttp": nh.pid})
+
+	if err := h.audit(gate, sub); err != nil {
+		return err
+	}
+	if os.Getenv("BENCH_ONLY") == "audit" {
+		// Comparisons 1, 2 and 7 alone, e.g. to re-measure the audit
+		// log's cost without the half hour of the rest.
+		h.rep.end()
+		return nil
+	}
 
 	step("3. nginx + tktgate vs Apache + mod_auth_tkt vs nginx static")
 	var webTargets []target
@@ -356,6 +370,45 @@ const (
 	nameNginxLua       = "nginx + Lua in-process check"
 	nameApache         = "Apache + mod_auth_tkt"
 )
+
+// nameAudit is comparison 7's tktgate that logs every answer.
+const nameAudit = "tktgate, log_requests = all"
+
+// audit measures the audit log's cost (comparison 7): g (log_requests
+// "none", the default) against a tktgate that writes a line per answer
+// to its log file, both sent nginx's X-Request-ID as well, alternated.
+// Every answer must have its line.
+func (h *harness) audit(g *gate, sub []string) error {
+	step("7. audit log: log_requests = \"all\" vs \"none\": %d rounds x %d s", h.cfg.rounds, h.cfg.secs)
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	ag, err := h.startTktgateWith("tktgate-audit", "MD5", addr, "log_requests = \"all\"\n", "")
+	if err != nil {
+		return err
+	}
+	defer ag.stop()
+	hs := append(append([]string(nil), sub...), "X-Request-ID: 5f0c6e1a9b2d4c7e8f1a3b5c7d9e0f12")
+	tNone := target{name: "tktgate", url: "http://" + g.addr + "/auth", headers: hs, procs: one(g.pid)}
+	tAll := target{name: nameAudit, url: "http://" + ag.addr + "/auth", headers: hs, procs: one(ag.pid)}
+	res, err := h.alternate("7", []target{tNone, tAll}, h.cfg.rounds, h.cfg.secs, h.cfg.warm)
+	if err != nil {
+		return err
+	}
+	answered := authCount(ag.addr)
+	time.Sleep(1500 * time.Millisecond) // the audit log is written every second
+	b, err := os.ReadFile(ag.log)
+	if err != nil {
+		return err
+	}
+	lines := strings.Count(string(b), `"msg":"auth answer"`)
+	if lines < answered {
+		return fmt.Errorf("%s answered %d requests but wrote %d audit lines", nameAudit, answered, lines)
+	}
+	h.rep.audit(res, answered, len(b))
+	return nil
+}
 
 // rss serves rssRequests valid-ticket answers from a fresh tktgate and
 // reads its memory before and after.

@@ -224,6 +224,24 @@ func (r *report) groupA(ss []*series, pids map[string]int) {
 	r.rawSeries("1–2", ss)
 }
 
+// audit reports comparison 7: what the audit log costs.
+func (r *report) audit(ss []*series, lines, bytes int) {
+	none, all := find(ss, "tktgate"), find(ss, nameAudit)
+	r.headlineRow("7. tktgate with the audit log (`log_requests = \"all\"`, a JSON line per answer to a file) vs without (`\"none\"`)", all, none, "≥ 0.70×", func(v float64) bool { return v >= 0.70 })
+	var b strings.Builder
+	fmt.Fprintf(&b, "### 7. The audit log's cost\n\n%d rounds × %d s per server, alternated, %d keep-alive connections; both get the subrequest's headers plus nginx's `X-Request-ID`. The logging tktgate's standard error is a file: %s lines, %.0f bytes each on average.\n\n", len(none.samples), r.h.cfg.secs, r.h.conns, rps(float64(lines)), float64(bytes)/float64(max(lines, 1)))
+	b.WriteString("| server | req/s (median) | ÷ without the log | server CPU per answer | CPU share |\n|---|---|---|---|---|\n")
+	for _, s := range []*series{none, all} {
+		rc := "—"
+		if s == all {
+			rc = ratioCell(all, none)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", s.t.name, rps(s.rps()), rc, us(s.cpu()), share(s))
+	}
+	r.add(b.String())
+	r.rawSeries("7", ss)
+}
+
 func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cachedServed int) {
 	st, ng, nk, nu, ap := find(ss, nameStatic), find(ss, nameNginx), find(ss, nameNginxKeepalive), find(ss, nameNginxUnix), find(ss, nameApache)
 	nc, lua := find(ss, nameNginxCached), find(ss, nameNginxLua)

@@ -63,8 +63,13 @@ func (h *harness) startTktgate(name, digest string) (*gate, error) {
 // "unix:/path" (mode 0666, for nginx's unprivileged worker), with extra
 // appended to its config.
 func (h *harness) startTktgateOn(name, digest, addr, extra string) (*gate, error) {
+	return h.startTktgateWith(name, digest, addr, "", extra)
+}
+
+// startTktgateWith is startTktgateOn with top-level keys (top) too.
+func (h *harness) startTktgateWith(name, digest, addr, top, extra string) (*gate, error) {
 	cfg := filepath.Join(h.tmp, name+".toml")
-	conf := fmt.Sprintf("listen = %q\nsocket_mode = \"0666\"\nlog_level = \"warn\"\n\n[ticket]\nsecret = %q\ndigest_type = %q\n\n[redirect]\nlogin_url = \"/login\"\n", addr, secret, digest) + extra
+	conf := fmt.Sprintf("listen = %q\nsocket_mode = \"0666\"\nlog_level = \"warn\"\n%s\n[ticket]\nsecret = %q\ndigest_type = %q\n\n[redirect]\nlogin_url = \"/login\"\n", addr, top, secret, digest) + extra
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
