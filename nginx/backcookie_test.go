@@ -67,16 +67,17 @@ func (a *answer) cookies() []*http.Cookie {
 	return (&http.Response{Header: a.header}).Cookies()
 }
 
-// The nginx sites with a tktgate that sets back_cookie_name.
+// The nginx site, over TCP, a unix socket and cached, with a tktgate
+// that sets back_cookie_name.
 func TestNginxBackCookie(t *testing.T) {
 	t.Parallel()
-	for _, file := range []string{"tktgate.conf", "tktgate-unix.conf", "tktgate-cached.conf"} {
-		t.Run(file, func(t *testing.T) {
+	for _, variant := range []string{"tktgate-upstream.conf", "tktgate-upstream-unix.conf", "tktgate-auth-cached.conf"} {
+		t.Run(variant, func(t *testing.T) {
 			t.Parallel()
 			listen := freeAddr(t)
-			repl := []string{shippedGate, listen}
-			switch file {
-			case "tktgate-unix.conf":
+			upstream, upRepl, cache := "tktgate-upstream.conf", []string{shippedGate, listen}, ""
+			switch variant {
+			case "tktgate-upstream-unix.conf":
 				// A short path: unix socket paths are limited to 107 bytes.
 				dir, err := os.MkdirTemp("", "tktgate-")
 				if err != nil {
@@ -84,13 +85,12 @@ func TestNginxBackCookie(t *testing.T) {
 				}
 				t.Cleanup(func() { os.RemoveAll(dir) })
 				sock := filepath.Join(dir, "tktgate.sock")
-				listen, repl = "unix:"+sock, []string{"/run/tktgate/tktgate.sock", sock}
-			case "tktgate-cached.conf":
-				repl = append(repl, "/var/lib/nginx/tktgate-cache", filepath.Join(t.TempDir(), "cache"))
+				listen, upstream, upRepl = "unix:"+sock, variant, []string{"/run/tktgate/tktgate.sock", sock}
+			case "tktgate-auth-cached.conf":
+				cache = filepath.Join(t.TempDir(), "cache")
 			}
 			g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", backCookie))
-			repl = append(repl, shippedApp, startApp(t))
-			addr := startNginx(t, render(t, file, repl...))
+			addr := startNginxFiles(t, shippedFiles(t, upstream, upRepl, cache, shippedApp, startApp(t)))
 			checkBackCookie(t, site{b: newBrowser(addr, "", ""), gate: g})
 		})
 	}

@@ -20,7 +20,7 @@ func TestNginxGuestEmpty(t *testing.T) {
 		listen := freeAddr(t)
 		g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", c.guest))
 		app := startApp(t)
-		addr := startNginx(t, render(t, "tktgate.conf", shippedGate, g.addr, shippedApp, app))
+		addr := startNginxFiles(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, g.addr}, "", shippedApp, app))
 		a := newBrowser(addr, "", "").get(t, "/some/page", spoof...)
 		if a.status != 200 || a.app == nil {
 			t.Fatalf("%q: a guest got %d; want the application", c.guest, a.status)

@@ -226,12 +226,14 @@ func (g *gate) ticket(t *testing.T, uid, ip, tokens, data string, ts time.Time, 
 }
 
 // relay forwards TCP connections to tktgate, counting them (keep-alive)
-// and the requests on them (cache), and able to cut tktgate off (cache).
+// and the requests on them (cache), keeping what nginx sent, and able to
+// cut tktgate off (cache).
 type relay struct {
 	ln       net.Listener
 	target   string
 	accepts  atomic.Int64
 	requests atomic.Int64 // header blocks sent to tktgate
+	sent     e2e.Buffer   // every byte sent to tktgate
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
 }
@@ -266,7 +268,7 @@ func (r *relay) serve() {
 		r.conns[c], r.conns[u] = true, true
 		r.mu.Unlock()
 		go func() {
-			io.Copy(io.MultiWriter(u, &requestCounter{n: &r.requests}), c)
+			io.Copy(io.MultiWriter(u, &requestCounter{n: &r.requests}, &r.sent), c)
 			u.Close()
 		}()
 		go func() {
@@ -326,21 +328,75 @@ func startApp(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// shippedAccessLog is the access log a site file names: startNginx
+// shippedAccessLog is the access log tktgate.conf names: startNginxFiles
 // puts it in nginx's prefix.
 const shippedAccessLog = "/var/log/nginx/access.log"
 
-// startNginx runs the real nginx on a site file (http{}-level content),
+// nginxFiles is an nginx configuration laid out as Debian's: the *.conf
+// of conf.d/ and of sites/ are included in http{}, and snippets/ holds
+// what the shipped files include by relative path (which nginx reads from
+// its configuration directory, here the prefix). Keys are paths under the
+// prefix, values the files' text.
+type nginxFiles map[string]string
+
+// shippedFiles renders the shipped files of one site: upstream
+// (tktgate-upstream.conf or an alternative to it) with the placeholder
+// pairs upRepl, the snippets, and tktgate.conf with siteRepl. A cacheDir
+// makes it the cached variant, as tktgate.conf's header says:
+// tktgate-cache.conf with that directory, and tktgate-auth-cached.conf
+// included instead of tktgate-auth.conf.
+func shippedFiles(t *testing.T, upstream string, upRepl []string, cacheDir string, siteRepl ...string) nginxFiles {
+	t.Helper()
+	f := nginxFiles{
+		"conf.d/" + upstream:             render(t, upstream, upRepl...),
+		"snippets/tktgate-auth.conf":     render(t, "tktgate-auth.conf"),
+		"snippets/tktgate-location.conf": render(t, "tktgate-location.conf"),
+		"conf.d/tktgate-log.conf":        render(t, "tktgate-log.conf"),
+	}
+	if cacheDir != "" {
+		f["conf.d/tktgate-cache.conf"] = render(t, "tktgate-cache.conf", "/var/lib/nginx/tktgate-cache", cacheDir)
+		f["snippets/tktgate-auth-cached.conf"] = render(t, "tktgate-auth-cached.conf")
+		siteRepl = append(siteRepl, "include snippets/tktgate-auth.conf;", "include snippets/tktgate-auth-cached.conf;")
+	}
+	f["sites/tktgate.conf"] = render(t, "tktgate.conf", siteRepl...)
+	return f
+}
+
+// edit replaces the old/new pairs of repl in the file at path, failing if
+// one is not there.
+func (f nginxFiles) edit(t *testing.T, path string, repl ...string) {
+	t.Helper()
+	s, ok := f[path]
+	if !ok {
+		t.Fatalf("no %s among the nginx files", path)
+	}
+	for i := 0; i+1 < len(repl); i += 2 {
+		if !strings.Contains(s, repl[i]) {
+			t.Fatalf("%s: %q not found", path, repl[i])
+		}
+		s = strings.ReplaceAll(s, repl[i], repl[i+1])
+	}
+	f[path] = s
+}
+
+// startNginx runs the real nginx on one site file (http{}-level content),
 // in a prefix of its own, and returns its address.
 func startNginx(t *testing.T, site string, modules ...string) string {
 	t.Helper()
-	addr, _ := startNginxIn(t, site, modules...)
+	return startNginxFiles(t, nginxFiles{"sites/site.conf": site}, modules...)
+}
+
+// startNginxFiles runs the real nginx on files, in a prefix of its own,
+// and returns its address, which replaces "listen 80;" in every site.
+func startNginxFiles(t *testing.T, files nginxFiles, modules ...string) string {
+	t.Helper()
+	addr, _ := startNginxFilesIn(t, files, modules...)
 	return addr
 }
 
-// startNginxIn is startNginx that also returns nginx's prefix, where
-// its logs are (access.log, error.log).
-func startNginxIn(t *testing.T, site string, modules ...string) (addr, dir string) {
+// startNginxFilesIn is startNginxFiles that also returns nginx's prefix,
+// where its logs are (access.log, error.log).
+func startNginxFilesIn(t *testing.T, files nginxFiles, modules ...string) (addr, dir string) {
 	t.Helper()
 	bin := needBinary(t, "/usr/sbin/nginx", "nginx")
 	for _, m := range modules {
@@ -350,10 +406,18 @@ func startNginxIn(t *testing.T, site string, modules ...string) (addr, dir strin
 	}
 	dir = t.TempDir()
 	addr = freeAddr(t)
-	site = strings.ReplaceAll(site, "listen 80;", "listen "+addr+";")
-	site = strings.ReplaceAll(site, shippedAccessLog, filepath.Join(dir, "access.log"))
-	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(site), 0o644); err != nil {
-		t.Fatal(err)
+	for path, text := range files {
+		if strings.HasPrefix(path, "sites/") {
+			text = strings.ReplaceAll(text, "listen 80;", "listen "+addr+";")
+			text = strings.ReplaceAll(text, shippedAccessLog, filepath.Join(dir, "access.log"))
+		}
+		p := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var mainConf strings.Builder
 	if os.Geteuid() == 0 {
@@ -374,7 +438,8 @@ http {
     fastcgi_temp_path %[1]s/fastcgi;
     uwsgi_temp_path %[1]s/uwsgi;
     scgi_temp_path %[1]s/scgi;
-    include %[1]s/site.conf;
+    include %[1]s/conf.d/*.conf;
+    include %[1]s/sites/*.conf;
 }
 `, dir)
 	conf := filepath.Join(dir, "nginx.conf")

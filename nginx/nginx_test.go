@@ -216,8 +216,9 @@ func checkKeepalive(t *testing.T, s site, r *relay) {
 }
 
 const (
-	shippedGate = "127.0.0.1:9180"
-	shippedApp  = "127.0.0.1:8080"
+	shippedGate  = "127.0.0.1:9180"
+	shippedGate2 = "127.0.0.1:9182" // tktgate-upstream-replicas.conf's second
+	shippedApp   = "127.0.0.1:8080"
 )
 
 func TestNginxSite(t *testing.T) {
@@ -226,7 +227,7 @@ func TestNginxSite(t *testing.T) {
 	g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", ""))
 	r := startRelay(t, g.addr)
 	app := startApp(t)
-	addr := startNginx(t, render(t, "tktgate.conf", shippedGate, r.addr(), shippedApp, app))
+	addr := startNginxFiles(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, r.addr()}, "", shippedApp, app))
 	s := site{b: newBrowser(addr, "", ""), gate: g, public: true}
 	s.denied = redirects(s.b.origin())
 	checkSite(t, s)
@@ -244,7 +245,7 @@ func TestNginxSiteUnixSocket(t *testing.T) {
 	sock := filepath.Join(sockDir, "tktgate.sock")
 	g := startTktgate(t, "unix:"+sock, tktgateConfig("unix:"+sock, true, "X-Real-IP", ""))
 	app := startApp(t)
-	addr := startNginx(t, render(t, "tktgate-unix.conf", "/run/tktgate/tktgate.sock", sock, shippedApp, app))
+	addr := startNginxFiles(t, shippedFiles(t, "tktgate-upstream-unix.conf", []string{"/run/tktgate/tktgate.sock", sock}, "", shippedApp, app))
 	s := site{b: newBrowser(addr, "", ""), gate: g, public: true}
 	s.denied = redirects(s.b.origin())
 	checkSite(t, s)
@@ -258,7 +259,7 @@ func TestNginxSiteWithoutLoginURL(t *testing.T) {
 	listen := freeAddr(t)
 	g := startTktgate(t, listen, tktgateConfig(listen, false, "X-Forwarded-For", ""))
 	app := startApp(t)
-	addr := startNginx(t, render(t, "tktgate.conf", shippedGate, listen, shippedApp, app))
+	addr := startNginxFiles(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, listen}, "", shippedApp, app))
 	checkSite(t, site{b: newBrowser(addr, "", ""), gate: g, public: true, denied: plain})
 }
 
@@ -407,24 +408,24 @@ func TestNginxSiteCachedExpiry(t *testing.T) {
 	}
 }
 
-// cacheStatus is the one change the cached tests make to the shipped file
-// beyond its placeholders: the auth subrequest's $upstream_cache_status
-// reaches the browser as X-Auth-Cache (HIT, MISS, BYPASS, EXPIRED), on
-// answers and on denials alike.
-var cacheStatus = []string{
-	"        auth_request /_auth;\n",
-	"        auth_request /_auth;\n        auth_request_set $auth_cache $upstream_cache_status;\n        add_header X-Auth-Cache $auth_cache always;\n",
-	"        auth_request /_auth_admin;\n",
-	"        auth_request /_auth_admin;\n        auth_request_set $auth_cache $upstream_cache_status;\n        add_header X-Auth-Cache $auth_cache always;\n",
-	"    location @tkt_login {\n",
-	"    location @tkt_login {\n        add_header X-Auth-Cache $auth_cache always;\n",
-	"    location @tkt_forbidden {\n",
-	"    location @tkt_forbidden {\n        add_header X-Auth-Cache $auth_cache always;\n",
+// withCacheStatus is the one change the cached tests make to the shipped
+// files beyond their placeholders: the auth subrequest's
+// $upstream_cache_status reaches the browser as X-Auth-Cache (HIT, MISS,
+// BYPASS, EXPIRED), on answers and on denials alike.
+func withCacheStatus(t *testing.T, f nginxFiles) nginxFiles {
+	t.Helper()
+	f.edit(t, "snippets/tktgate-location.conf",
+		"auth_request_set $auth_location $upstream_http_location;\n",
+		"auth_request_set $auth_location $upstream_http_location;\nauth_request_set $auth_cache $upstream_cache_status;\nadd_header X-Auth-Cache $auth_cache always;\n")
+	f.edit(t, "snippets/tktgate-auth-cached.conf",
+		"location @tkt_login {\n", "location @tkt_login {\n    add_header X-Auth-Cache $auth_cache always;\n",
+		"location @tkt_forbidden {\n", "location @tkt_forbidden {\n    add_header X-Auth-Cache $auth_cache always;\n")
+	return f
 }
 
 // startCachedSite starts tktgate with extra config (and the old/new pairs
-// of edit replaced in it) behind a relay, and nginx on the shipped
-// tktgate-cached.conf with cacheStatus.
+// of edit replaced in it) behind a relay, and nginx on the shipped files'
+// cached variant withCacheStatus.
 func startCachedSite(t *testing.T, extra string, edit ...string) (site, *relay, string) {
 	t.Helper()
 	listen := freeAddr(t)
@@ -439,8 +440,7 @@ func startCachedSite(t *testing.T, extra string, edit ...string) (site, *relay, 
 	r := startRelay(t, g.addr)
 	app := startApp(t)
 	cache := filepath.Join(t.TempDir(), "cache")
-	repl := append([]string{shippedGate, r.addr(), shippedApp, app, "/var/lib/nginx/tktgate-cache", cache}, cacheStatus...)
-	addr := startNginx(t, render(t, "tktgate-cached.conf", repl...))
+	addr := startNginxFiles(t, withCacheStatus(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, r.addr()}, cache, shippedApp, app)))
 	s := site{b: newBrowser(addr, "", ""), gate: g, public: true}
 	s.denied = redirects(s.b.origin())
 	return s, r, addr
@@ -458,11 +458,13 @@ func wantCache(t *testing.T, a *answer, want string) {
 // test renders them.
 func TestShippedFilesDocumentPlaceholders(t *testing.T) {
 	for file, placeholders := range map[string][]string{
-		"tktgate.conf":           {shippedGate, shippedApp, "listen 80;", "example.com", shippedAccessLog},
-		"tktgate-unix.conf":      {"/run/tktgate/tktgate.sock", shippedApp, "listen 80;", "example.com"},
-		"tktgate-cached.conf":    {shippedGate, shippedApp, "listen 80;", "example.com", "/var/lib/nginx/tktgate-cache"},
-		"caddy/Caddyfile":        {shippedGate, shippedApp, "example.com", "admin localhost:2019"},
-		"k8s/ingress-nginx.conf": {"tktgate.tktgate.svc.cluster.local:9180", shippedApp, "listen 80;"},
+		"tktgate.conf":                   {shippedApp, "listen 80;", "example.com", shippedAccessLog, "snippets/tktgate-auth.conf"},
+		"tktgate-upstream.conf":          {shippedGate},
+		"tktgate-upstream-unix.conf":     {"/run/tktgate/tktgate.sock"},
+		"tktgate-upstream-replicas.conf": {shippedGate, shippedGate2},
+		"tktgate-cache.conf":             {"/var/lib/nginx/tktgate-cache"},
+		"caddy/Caddyfile":                {shippedGate, shippedApp, "example.com", "admin localhost:2019"},
+		"k8s/ingress-nginx.conf":         {"tktgate.tktgate.svc.cluster.local:9180", shippedApp, "listen 80;"},
 	} {
 		b, err := os.ReadFile(file)
 		if err != nil {

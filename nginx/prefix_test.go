@@ -93,7 +93,7 @@ func staticAdmin(t *testing.T, a *answer, uri string) {
 	}
 }
 
-// staticSite is the one change the static tests make to a shipped file
+// staticSite is the one change the static tests make to tktgate.conf
 // beyond its placeholders: the application is a directory of files
 // instead of a proxied server, as for a site nginx serves itself.
 func staticSite(root string) []string {
@@ -105,16 +105,16 @@ func staticSite(root string) []string {
 // /admin/, with root and try_files nothing does.
 func TestNginxSiteStaticAdmin(t *testing.T) {
 	t.Parallel()
-	for _, file := range []string{"tktgate.conf", "tktgate-cached.conf"} {
-		t.Run(file, func(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tktgate-auth.conf", true: "tktgate-auth-cached.conf"}[cached], func(t *testing.T) {
 			t.Parallel()
 			listen := freeAddr(t)
 			g := startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", "\n[cache]\nmax_age = \"30s\"\n"))
-			repl := append([]string{shippedGate, listen}, staticSite(staticRoot(t))...)
-			if file == "tktgate-cached.conf" {
-				repl = append(repl, "/var/lib/nginx/tktgate-cache", filepath.Join(t.TempDir(), "cache"))
+			var cache string
+			if cached {
+				cache = filepath.Join(t.TempDir(), "cache")
 			}
-			addr := startNginx(t, render(t, file, repl...))
+			addr := startNginxFiles(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, listen}, cache, staticSite(staticRoot(t))...))
 			s := site{b: newBrowser(addr, "", ""), gate: g}
 			s.denied = redirects(s.b.origin())
 			checkAdminPrefix(t, s, staticAdmin)

@@ -21,7 +21,7 @@ func TestNginxRequestIDJoinsLogs(t *testing.T) {
 	listen := freeAddr(t)
 	g := startTktgate(t, listen, "log_requests = \"all\"\n"+tktgateConfig(listen, true, "X-Real-IP", ""))
 	app := startApp(t)
-	addr, dir := startNginxIn(t, render(t, "tktgate.conf", shippedGate, listen, shippedApp, app))
+	addr, dir := startNginxFilesIn(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, listen}, "", shippedApp, app))
 	b := newBrowser(addr, "", "")
 	now := time.Now()
 	alice := g.ticket(t, "alice", "127.0.0.1", "editor", "", now, false)

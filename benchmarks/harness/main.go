@@ -231,7 +231,7 @@ func (h *harness) run() error {
 	if err != nil {
 		return err
 	}
-	// As nginx/tktgate-cached.conf's header suggests.
+	// As nginx/tktgate-auth-cached.conf's header suggests.
 	cachedGate, err := h.startTktgateOn("tktgate-cached", "MD5", cacheAddr, "\n[cache]\nmax_age = \"10s\"\n")
 	if err != nil {
 		return err

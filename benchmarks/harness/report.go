@@ -258,7 +258,7 @@ func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cache
 		r.headlineRow("3. nginx + tktgate (contract wiring) vs nginx static with no auth (the row's ceiling)", ng, st, "—", nil)
 	}
 	if nc != nil && lua != nil {
-		r.headlineRow("6. nginx + tktgate with nginx/tktgate-cached.conf's cache vs the check in Lua inside nginx", nc, lua, "≥ 0.95×", func(v float64) bool { return v >= 0.95 })
+		r.headlineRow("6. nginx + tktgate with nginx/tktgate-auth-cached.conf's cache vs the check in Lua inside nginx", nc, lua, "≥ 0.95×", func(v float64) bool { return v >= 0.95 })
 	}
 	if nc != nil && ap != nil {
 		r.headlineRow("6. nginx + tktgate, cached, vs Apache + mod_auth_tkt", nc, ap, "≥ 2×", func(v float64) bool { return v >= 2 })
@@ -281,7 +281,7 @@ func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cache
 	b.WriteString("- **keepalive 256**: the same with `keepalive 256`, as nginx/tktgate.conf now ships. With more requests in flight than idle connections kept, nginx closes the surplus after each subrequest and opens new ones.\n")
 	b.WriteString("- **unix socket**: keepalive 256 to a second tktgate listening on `unix:` (socket_mode 0666).\n")
 	b.WriteString("- **auth_request to the fasthttp ceiling**: keepalive 256 to the ceiling server of comparison 1, which answers every subrequest 200 with tktgate's headers without looking at it: the cheapest auth endpoint there can be, so the cost of the subrequest itself.\n")
-	b.WriteString("- **cached**: keepalive 256 to a third tktgate with `[cache] max_age = \"10s\"`, and the auth location of nginx/tktgate-cached.conf (`proxy_cache`, key policy + `$remote_addr` + `$http_cookie`, bypass for URL tickets). Every client sends the same ticket, so after the first miss per 10 s nginx answers from its cache.\n")
+	b.WriteString("- **cached**: keepalive 256 to a third tktgate with `[cache] max_age = \"10s\"`, and the auth location of nginx/tktgate-auth-cached.conf (`proxy_cache`, key upstream and policy + `$remote_addr` + `$http_cookie`, bypass for URL tickets). Every client sends the same ticket, so after the first miss per 10 s nginx answers from its cache.\n")
 	b.WriteString("- **Lua in-process check**: no auth service; an `access_by_lua_block` (libnginx-mod-http-lua, LuaJIT) checks the same MD5 ticket inside nginx: base64 or raw cookie, IP, digest, 2 h timeout, identity headers. Less than tktgate does (no refresh, tokens, quoting or %21 forms): the lower bound of an in-process check.\n")
 	if ng != nil {
 		fmt.Fprintf(&b, "\nThe tktgates behind nginx gave %s auth answers while nginx served %s protected requests: every request was checked.\n", rps(float64(checked)), rps(float64(nginxServed)))

@@ -226,18 +226,19 @@ func nginxProtected(listen, upstream, root, authExtra string) string {
 `, listen, upstream, root, authExtra)
 }
 
-// nginxCacheMap is nginx/tktgate-cached.conf's map of URL tickets, which
-// its auth location bypasses the cache for.
+// nginxCacheMap is nginx/tktgate-cache.conf's map of URL tickets, which
+// tktgate-auth-cached.conf's auth location bypasses the cache for.
 const nginxCacheMap = `    map $request_uri $tktgate_url_ticket {
         default           "";
         "~[?&]auth_tkt="  1;
     }`
 
-// nginxCache is what nginx/tktgate-cached.conf adds to the auth location.
+// nginxCache is what nginx/tktgate-auth-cached.conf adds to the auth
+// location.
 const nginxCache = `
             proxy_cache tktgate_auth;
             proxy_cache_bypass $tktgate_url_ticket;
-            proxy_cache_key "default|$remote_addr|$http_cookie";
+            proxy_cache_key "$proxy_host$uri|$remote_addr|$http_cookie";
             open_file_cache max=1000 inactive=60s;`
 
 // nginxLua checks the MD5 ticket inside nginx, in an access_by_lua_block:
@@ -292,7 +293,7 @@ const luaModule = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 // gate (TCP, keepalive 32); the same with keepalive 256; with keepalive
 // 256 to unixGate over its unix socket; with keepalive 256 to ceil (the
 // cheapest possible auth endpoint); with keepalive 256 to cachedGate and
-// nginx/tktgate-cached.conf's cache; and with the check in Lua, if
+// nginx/tktgate-auth-cached.conf's cache; and with the check in Lua, if
 // libnginx-mod-http-lua is installed.
 func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*webServer, error) {
 	if _, err := exec.LookPath("nginx"); err != nil {
@@ -357,7 +358,7 @@ http {
     upstream authtkt_ceiling { server %[8]s; keepalive 256; }
     upstream authtkt_cached { server %[9]s; keepalive 256; }
 
-    # As nginx/tktgate-cached.conf.
+    # As nginx/tktgate-cache.conf.
     proxy_cache_path %[2]s/auth-cache levels=1:2 keys_zone=tktgate_auth:1m max_size=64m inactive=2m use_temp_path=off;
 %[10]s
 
