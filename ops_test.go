@@ -233,10 +233,26 @@ func TestReloadUnderLoad(t *testing.T) {
 }
 
 // SIGTERM: the listener closes at once, a request already in flight is
-// still answered, and the process exits 0.
+// still answered, with Connection: close, an idle kept-alive connection is
+// closed, and the process exits 0. The last two tell nginx not to send
+// its next subrequest on either connection (nginx retries one that meets
+// a closed connection on another tktgate: benchmarks/restarts.sh).
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	p := startProc(t, dir, "[ticket]\nsecret = \"s\"\n")
+	// A kept-alive connection, idle after its first answer.
+	idle, err := net.Dial("unix", p.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	io.WriteString(idle, "GET /healthz HTTP/1.1\r\nHost: gate\r\n\r\n")
+	idleR := bufio.NewReader(idle)
+	if resp, err := http.ReadResponse(idleR, nil); err != nil || resp.Close {
+		t.Fatalf("first answer on the kept-alive connection: %v (close %v)", err, resp != nil && resp.Close)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+	}
 	// A request in flight: headers sent but not finished.
 	c, err := net.Dial("unix", p.sock)
 	if err != nil {
@@ -267,8 +283,13 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatalf("in-flight request lost: %v\n%s", err, p.stderr.String())
 	}
-	if resp.StatusCode != 200 {
-		t.Errorf("in-flight request: %d", resp.StatusCode)
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("in-flight request: %d, Connection %q; want 200 with Connection: close", resp.StatusCode, resp.Header.Get("Connection"))
+	}
+	// The idle connection was closed, not left to time out.
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := idleR.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle kept-alive connection after SIGTERM: read %d bytes, %v; want it closed (EOF)", n, err)
 	}
 	select {
 	case <-p.done:

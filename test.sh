@@ -116,10 +116,14 @@ step "race tests" race_tests
 step "allocation and linear-cost tests" go test -count=1 -run 'Allocs|LinearCost' ./...
 step fuzz fuzz_all
 step "benchmark smoke" go test -run '^$' -bench . -benchtime 1x ./...
-# The load-test harness end to end in its quick mode (about 40 s): it fails
+# The load-test harness end to end in its quick mode (about 45 s): it fails
 # when a server misanswers or nginx lets a request through unchecked,
 # never on a low number.
 step "benchmark harness smoke" env BENCH_PROFILE=0 benchmarks/run.sh quick
+# Two tktgates behind nginx under wrk's load, restarted, reloaded and
+# killed one at a time (about 45 s): fails on a single failed request.
+# Alone in its step: it loads every CPU.
+step "restarts under load" env TKTGATE_RESTARTS=1 go test -count=1 -run '^TestRestartsUnderLoad$' ./nginx/
 
 echo
 echo "== summary (TKTGATE_REQUIRE_E2E=$TKTGATE_REQUIRE_E2E)"

@@ -251,6 +251,31 @@ func TestNginxSiteUnixSocket(t *testing.T) {
 	checkSite(t, s)
 }
 
+// tktgate-upstream-replicas.conf with two tktgates: the whole site works
+// with requests spread over both (the restarts are
+// benchmarks/restarts.sh's, run by TestRestartsUnderLoad).
+func TestNginxSiteReplicas(t *testing.T) {
+	t.Parallel()
+	var gates [2]*gate
+	var counts [2]*relay
+	for i := range gates {
+		listen := freeAddr(t)
+		gates[i] = startTktgate(t, listen, tktgateConfig(listen, true, "X-Real-IP", ""))
+		counts[i] = startRelay(t, listen)
+	}
+	app := startApp(t)
+	addr := startNginxFiles(t, shippedFiles(t, "tktgate-upstream-replicas.conf",
+		[]string{shippedGate, counts[0].addr(), shippedGate2, counts[1].addr()}, "", shippedApp, app))
+	s := site{b: newBrowser(addr, "", ""), gate: gates[0], public: true}
+	s.denied = redirects(s.b.origin())
+	checkSite(t, s)
+	for i, r := range counts {
+		if r.requests.Load() == 0 {
+			t.Errorf("tktgate %d got no subrequest", i)
+		}
+	}
+}
+
 // Without login_url (nor timeout_url, unauth_url) nginx answers a plain
 // 401 or 403, never a redirect to an empty URL. This tktgate also takes
 // the client address from X-Forwarded-For, which nginx sets too.
