@@ -155,9 +155,13 @@ in_rotation() {
 mkdir -p "$dir/conf.d" "$dir/snippets" "$dir/sites"
 sed -e "s/127\.0\.0\.1:9180/127.0.0.1:${port[a]}/" -e "s/127\.0\.0\.1:9182/127.0.0.1:${port[b]}/" \
 	nginx/tktgate-upstream-replicas.conf >"$dir/conf.d/tktgate-upstream-replicas.conf"
+cp nginx/tktgate-log.conf "$dir/conf.d/"
 cp nginx/tktgate-auth.conf nginx/tktgate-location.conf "$dir/snippets/"
+# No access log: a million lines a run, of no use here.
 sed -e "s/127\.0\.0\.1:8080/127.0.0.1:${port[app]}/" -e "s/listen 80;/listen 127.0.0.1:${port[nginx]};/" \
+	-e "s#access_log /var/log/nginx/access.log tktgate;#access_log off;#" \
 	nginx/tktgate.conf >"$dir/sites/tktgate.conf"
+grep -q "access_log off;" "$dir/sites/tktgate.conf" || { echo "restarts: tktgate.conf's access_log line changed" >&2; exit 1; }
 cat >"$dir/conf.d/app.conf" <<CONF
 server {
     listen 127.0.0.1:${port[app]};
