@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -177,6 +178,9 @@ type explanation struct {
 	// Matches lists every alternative the digest matches with, best
 	// first, and how each differs from the policy.
 	Matches []explainMatch `json:"matches"`
+	// OtherPolicies names the policies with secrets of their own whose
+	// secrets the ticket matches when none of this policy's does.
+	OtherPolicies []string `json:"other_policies,omitempty"`
 
 	policyDesc string
 }
@@ -259,7 +263,7 @@ func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 	case digestOK:
 		e.explainVerified(p, &tk, err, r, o, say)
 	default:
-		e.explainRefused(p, value, c, err, o, say)
+		e.explainRefused(cfg, p, value, c, err, o, say)
 		if len(e.Matches) > 0 {
 			f = e.Matches[0].tk
 			e.Verified = true
@@ -332,7 +336,7 @@ func (e *explanation) explainVerified(p *Policy, tk *verifier.Ticket, err error,
 // explainRefused diagnoses a ticket refused before its time was looked
 // at: no ticket, malformed, a client address no digest can hold, or a
 // digest that matches neither secret.
-func (e *explanation) explainRefused(p *Policy, value, c []byte, err error, o explainOpts, say func(string, ...any)) {
+func (e *explanation) explainRefused(cfg *Config, p *Policy, value, c []byte, err error, o explainOpts, say func(string, ...any)) {
 	switch err {
 	case verifier.ErrNoTicket:
 		switch {
@@ -376,6 +380,11 @@ func (e *explanation) explainRefused(p *Policy, value, c []byte, err error, o ex
 		if !o.ipSet {
 			hint = " (no -ip was given: 127.0.0.1 was tried; give the user's address)"
 		}
+		if sites := otherSites(cfg, p, value, o); len(sites) > 0 {
+			e.OtherPolicies = sites
+			say("Another site's ticket: it matches the secret of %s; a ticket signed for one site is never accepted on another's policy. The request reached the wrong site or location, or the login service signed for the wrong site.", strings.Join(quoted(sites), ", "))
+			return
+		}
 		say("No alternative matches either: not with %s, for 0.0.0.0 or %s%s, with any digest type, dialect or encoding. The ticket was signed with another secret, for another address, or altered.", tried, o.ip, hint)
 		return
 	}
@@ -393,6 +402,50 @@ func (e *explanation) explainRefused(p *Policy, value, c []byte, err error, o ex
 			say("It also matches %s.", other.describe())
 		}
 	}
+}
+
+// otherSites names the other policies with secrets of their own (a site
+// of its own, as TKTAuthSecret in a <VirtualHost>) whose secrets the
+// ticket's digest matches, "" for the default policy: a ticket sent to
+// the wrong site is a configuration problem, not a forgery.
+func otherSites(cfg *Config, p *Policy, value []byte, o explainOpts) []string {
+	cur, old := explainSecrets(p)
+	var names []string
+	for _, q := range append([]*Policy{cfg.Default}, sortedPolicies(cfg)...) {
+		if q == p {
+			continue
+		}
+		qc, qo := explainSecrets(q)
+		if string(qc) == string(cur) && string(qo) == string(old) {
+			continue // the same secrets: probe has tried them
+		}
+		if len(probe(q, value, o)) > 0 {
+			names = append(names, q.Name)
+		}
+	}
+	return names
+}
+
+// sortedPolicies are cfg's named policies in name order.
+func sortedPolicies(cfg *Config) []*Policy {
+	ps := make([]*Policy, 0, len(cfg.Policies))
+	for _, name := range slices.Sorted(maps.Keys(cfg.Policies)) {
+		ps = append(ps, cfg.Policies[name])
+	}
+	return ps
+}
+
+// quoted names policies for a sentence.
+func quoted(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if n == "" {
+			out[i] = "the default policy ([ticket])"
+		} else {
+			out[i] = "policy " + strconv.Quote(n)
+		}
+	}
+	return out
 }
 
 // describe says how m checks the ticket.

@@ -10,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tktgate/tktgate/internal/apachetest"
 	"github.com/tktgate/tktgate/internal/e2e"
+	"github.com/tktgate/tktgate/verifier"
 )
 
 // explainOut is one run of tktgate explain.
@@ -441,5 +444,45 @@ func TestExplainUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"explain", "-h"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "tktgate explain [-config FILE]") {
 		t.Errorf("explain -h: exit %d, %q", code, out.String())
+	}
+}
+
+// A ticket of one site, shown to another site's policy, is named as
+// that site's, not as a forgery: the policies with secrets of their own
+// (issue 24's sites) are tried when none of the policy's secrets match.
+func TestExplainOtherSite(t *testing.T) {
+	const config = "[ticket]\nsecret = \"main-site-secret-0123\"\n[redirect]\nlogin_url = \"https://login.example.com/\"\n" +
+		"[policy.b]\nsecret = \"site-b-secret-0123456\"\n[policy.c]\ntokens = [\"x\"]\n"
+	mint := func(secret string) string {
+		v, err := verifier.New(verifier.Options{Secret: []byte(secret)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := v.Sign(nil, []byte("bob"), nil, nil, netip.MustParseAddr("127.0.0.1"), time.Now())
+		return base64.StdEncoding.EncodeToString(tk)
+	}
+	for _, c := range []struct {
+		name, secret, policy string
+		want                 []any // other_policies
+		text                 string
+	}{
+		{"site b's ticket on the default policy", "site-b-secret-0123456", "", []any{"b"}, `matches the secret of policy "b"`},
+		{"the main site's ticket on site b", "main-site-secret-0123", "b", []any{"", "c"}, `matches the secret of the default policy ([ticket]), policy "c"`},
+		{"another secret altogether", "nobody-knows-this-0123", "b", nil, "No alternative matches either"},
+	} {
+		value := mint(c.secret)
+		r := runExplainWith(t, config, "", "-policy", c.policy, "-json", value)
+		got, _ := r.json["other_policies"].([]any)
+		if r.code != 1 || r.json["reason"] != "bad_digest" || !slices.Equal(got, c.want) {
+			t.Errorf("%s: exit %d, reason %v, other_policies %v; want 1, bad_digest, %v", c.name, r.code, r.json["reason"], got, c.want)
+		}
+		if txt := runExplainWith(t, config, "", "-policy", c.policy, value); !strings.Contains(txt.stdout, c.text) {
+			t.Errorf("%s: the diagnosis does not say %q:\n%s", c.name, c.text, txt.stdout)
+		}
+		for _, s := range []string{"site-b-secret-0123456", "main-site-secret-0123"} {
+			if strings.Contains(r.stdout+r.stderr, s) {
+				t.Errorf("%s: the output shows the secret %q", c.name, s)
+			}
+		}
 	}
 }
