@@ -31,8 +31,13 @@ type Config struct {
 	Limits        Limits
 	ClientIP      ClientIP
 	Cache         Cache
-	Default       *Policy            // served at /auth
-	Policies      map[string]*Policy // served at /auth/NAME
+	// RevocationFile is [revocation] file, as opened ("" = none); watched
+	// with the config file, and reloaded alone when it alone changes.
+	RevocationFile string
+	revoked        []revEntry         // its entries when the config was loaded
+	revState       fileState          // the file as it was just before it was read
+	Default        *Policy            // served at /auth
+	Policies       map[string]*Policy // served at /auth/NAME
 }
 
 // Limits bound what one connection may cost.
@@ -161,19 +166,29 @@ func (e *ConfigError) Error() string {
 
 // LoadConfig reads and validates the configuration file at path.
 func LoadConfig(path string) (*Config, error) {
+	return loadConfig(path, true)
+}
+
+// loadConfig is LoadConfig, reading the revocation file or not (tktgate
+// revoke reads and repairs it itself).
+func loadConfig(path string, revocations bool) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseConfig(data, path)
+	return parseConfig(data, path, revocations)
 }
 
 // ParseConfig validates a configuration. path names it in messages, and
 // relative secret files are looked up in its directory. The error, if any,
 // is a *ConfigError.
 func ParseConfig(data []byte, path string) (*Config, error) {
+	return parseConfig(data, path, true)
+}
+
+func parseConfig(data []byte, path string, revocations bool) (*Config, error) {
 	scan := scanKeys(data)
-	c := &compiler{path: path, lines: scan.lines, reported: map[string]bool{}}
+	c := &compiler{path: path, lines: scan.lines, reported: map[string]bool{}, noRevocationFile: !revocations}
 	var raw rawFile
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
 	if err != nil {
@@ -215,6 +230,8 @@ type compiler struct {
 	reported map[string]bool // keys already blamed; their sub-keys are not
 	files    []string        // secret files read, for Config.SecretFiles
 	read     map[string]fileRead
+	// noRevocationFile: [revocation] file is named, not read.
+	noRevocationFile bool
 }
 
 func (c *compiler) problem(k toml.Key, format string, args ...any) {

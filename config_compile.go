@@ -26,6 +26,7 @@ func (c *compiler) compile(raw *rawFile, r *rawSections) *Config {
 	c.compileLimits(&r.limits, &cfg.Limits)
 	c.compileClientIP(&r.clientIP, &cfg.ClientIP)
 	setDuration(c, key("cache", "max_age"), &r.cache.MaxAge, &cfg.Cache.MaxAge, durRule{wholeSeconds: true})
+	c.compileRevocation(&r.revoke, cfg)
 
 	global := &scope{loc: r.global}
 	def, secretOK := c.compileDefault(&r.ticket, global)

@@ -16,14 +16,15 @@ import (
 // schema lists the known keys of each table; "policy.*" is any policy.
 // The per-location keys come from locKeys, after a table's own keys.
 var schema = map[string][]string{
-	"":          tomlTags(reflect.TypeFor[rawFile]()),
-	"ticket":    tableKeys[rawTicket]("ticket"),
-	"client_ip": tomlTags(reflect.TypeFor[rawClientIP]()),
-	"redirect":  tableKeys[struct{}]("redirect"),
-	"guest":     tableKeys[struct{}]("guest"),
-	"limits":    tomlTags(reflect.TypeFor[rawLimits]()),
-	"cache":     tomlTags(reflect.TypeFor[rawCache]()),
-	"policy.*":  tableKeys[rawPolicy]("policy"),
+	"":           tomlTags(reflect.TypeFor[rawFile]()),
+	"ticket":     tableKeys[rawTicket]("ticket"),
+	"client_ip":  tomlTags(reflect.TypeFor[rawClientIP]()),
+	"redirect":   tableKeys[struct{}]("redirect"),
+	"guest":      tableKeys[struct{}]("guest"),
+	"limits":     tomlTags(reflect.TypeFor[rawLimits]()),
+	"cache":      tomlTags(reflect.TypeFor[rawCache]()),
+	"revocation": tomlTags(reflect.TypeFor[rawRevocation]()),
+	"policy.*":   tableKeys[rawPolicy]("policy"),
 }
 
 // tableKeys lists the keys of T and the per-location keys of table.

@@ -951,7 +951,7 @@ func TestShippedConfig(t *testing.T) {
 	for table, keys := range schema {
 		for _, k := range keys {
 			switch {
-			case table == "" && (k == "ticket" || k == "client_ip" || k == "redirect" || k == "guest" || k == "limits" || k == "cache" || k == "policy"):
+			case table == "" && (k == "ticket" || k == "client_ip" || k == "redirect" || k == "guest" || k == "limits" || k == "cache" || k == "revocation" || k == "policy"):
 				if !strings.Contains(text, "\n["+k) {
 					t.Errorf("config.toml has no [%s] table", k)
 				}

@@ -33,6 +33,7 @@ type rawFile struct {
 	Guest         toml.Primitive `toml:"guest"`
 	Limits        toml.Primitive `toml:"limits"`
 	Cache         toml.Primitive `toml:"cache"`
+	Revocation    toml.Primitive `toml:"revocation"`
 	Policy        toml.Primitive `toml:"policy"`
 }
 
@@ -80,6 +81,7 @@ type rawSections struct {
 	clientIP rawClientIP
 	limits   rawLimits
 	cache    rawCache
+	revoke   rawRevocation
 	global   rawLoc // the per-location keys of [ticket], [redirect] and [guest]
 	policies []*rawPolicy
 }
@@ -101,6 +103,7 @@ func (r *rawSections) decode(c *compiler, raw *rawFile) {
 		{"guest", raw.Guest, nil, true},
 		{"limits", raw.Limits, &r.limits, false},
 		{"cache", raw.Cache, &r.cache, false},
+		{"revocation", raw.Revocation, &r.revoke, false},
 		{"policy", raw.Policy, &pols, false},
 	} {
 		k := key(s.name)

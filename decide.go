@@ -31,6 +31,13 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 		return reasonUnspecifiedIP
 	}
 	fromURL, err := findTicket(req, st, p, uri, &ip, &now)
+	if err == nil && snap.revs != nil {
+		// Before any refresh: a revoked ticket is never re-signed.
+		if k := snap.revs.check(p.v, tk); k != revNone {
+			s.logRevoked(p, tk, k, now)
+			err = errRevoked
+		}
+	}
 	why := reasonOf(err)
 	guest := err != nil
 	if guest {
@@ -53,6 +60,15 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 		why = s.refresh(&ctx.Response.Header, st, p, ip, now, fromURL, guest, why)
 	}
 	return why
+}
+
+// logRevoked says, at most logLimiter's rate, that a revoked ticket was
+// shown: someone kept a cookie that was meant to be dead.
+func (s *Server) logRevoked(p *policy, tk *verifier.Ticket, k revKind, now time.Time) {
+	if s.metrics.logLimiter.allow(now) {
+		s.log.Info("refused a revoked ticket", "policy", p.Name, "uid", sanitize(tk.UID), "entry", k.String(),
+			"ticket_time", tk.Time.UTC().Format(time.RFC3339))
+	}
 }
 
 // refuseUnspecified sends the user to log in when the trusted proxy gave
@@ -93,8 +109,18 @@ func findTicket(req *fasthttp.RequestHeader, st *state, p *policy, uri []byte, i
 // it in as a guest (then it answers nothing and says false). An expired
 // ticket clears the cookie and goes to the timeout URL (the POST one for
 // a POST), else the login URL, as mod_auth_tkt does.
+//
+// A revoked ticket is treated as an expired one (the cookie cleared, a
+// guest only with guest fallback), but sent to the login URL: the user
+// must sign in again, the timeout page would tell them their session ran
+// out, and sites often point timeout_url at a silent renewal, which must
+// not hand a revoked user a new ticket. mod_auth_tkt has no revocation.
 func (s *Server) refuse(ctx *fasthttp.RequestCtx, st *state, p *policy, err error, now time.Time, scheme, host, uri []byte) bool {
 	switch {
+	case err == errRevoked && !(p.GuestLogin && p.GuestFallback):
+		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
+		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
+		return true
 	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
 		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
 		target := p.TimeoutURL
@@ -115,9 +141,9 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, st *state, p *policy, err erro
 
 // admitGuest makes the ticket the guest's. mod_auth_tkt's check_timeout
 // has already cleared an expired ticket's cookie when it falls back to
-// the guest.
+// the guest; a revoked one's goes the same way.
 func (s *Server) admitGuest(resp *fasthttp.ResponseHeader, st *state, p *policy, err error, now time.Time) {
-	if err == verifier.ErrExpired {
+	if err == verifier.ErrExpired || err == errRevoked {
 		setCookie(resp, st, s.clearCookie(st.setc[:0], p, now))
 	}
 	tk := &st.tk

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,10 +32,11 @@ const (
 	reasonOldSecret
 	reasonRefreshed
 	reasonUnspecifiedIP
+	reasonRevoked
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip"}
+var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip", "revoked"}
 
 // String is the reason's metric label.
 func (r reason) String() string { return reasonNames[r] }
@@ -69,6 +71,8 @@ func reasonOf(err error) reason {
 	switch {
 	case err == nil:
 		return reasonOK
+	case err == errRevoked:
+		return reasonRevoked
 	case errors.Is(err, verifier.ErrNoTicket):
 		return reasonNoTicket
 	case errors.Is(err, verifier.ErrMalformed):
@@ -127,7 +131,34 @@ type metrics struct {
 	unknownPolicy atomic.Uint64
 	panics        atomic.Uint64
 	logLimiter    limiter
+	// The revocation list: entries in force, and reloads of the file
+	// alone (with the config, they count as config reloads).
+	revEntries     atomic.Int64
+	revReloads     atomic.Uint64
+	revReloadFails atomic.Uint64
+	revLastOK      atomic.Int64 // unix seconds
 }
+
+// revocationsInForce records the list just installed.
+func (m *metrics) revocationsInForce(r *revocations) {
+	var n int64
+	if r != nil {
+		n = int64(r.entries)
+		m.revLastOK.Store(time.Now().Unix())
+	}
+	m.revEntries.Store(n)
+	if n >= bigRevocationList {
+		// Reading a big file leaves several times the list's size of
+		// garbage (the text, the parsed entries, the previous list), which
+		// the collector would otherwise keep in RSS for minutes: give it
+		// back now. A few milliseconds, once per reload of such a file.
+		debug.FreeOSMemory()
+	}
+}
+
+// bigRevocationList is the size of list after whose load memory is
+// returned to the system at once.
+const bigRevocationList = 10000
 
 func newMetrics() *metrics {
 	return &metrics{policies: map[string]*policyStats{}, logLimiter: limiter{perSec: 10}}
@@ -180,6 +211,10 @@ func (m *metrics) appendText(b []byte) []byte {
 	b = fmt.Appendf(b, "# HELP tktgate_config_reloads_total Configuration reloads by result.\n# TYPE tktgate_config_reloads_total counter\n"+
 		"tktgate_config_reloads_total{result=\"success\"} %d\ntktgate_config_reloads_total{result=\"failure\"} %d\n", m.reloads.Load(), m.reloadFails.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_config_last_reload_success_timestamp_seconds When the running config was loaded.\n# TYPE tktgate_config_last_reload_success_timestamp_seconds gauge\ntktgate_config_last_reload_success_timestamp_seconds %d\n", m.lastReloadOK.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_entries Entries of the revocation list in force.\n# TYPE tktgate_revocation_entries gauge\ntktgate_revocation_entries %d\n", m.revEntries.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_reloads_total Reloads of the revocation file alone, by result.\n# TYPE tktgate_revocation_reloads_total counter\n"+
+		"tktgate_revocation_reloads_total{result=\"success\"} %d\ntktgate_revocation_reloads_total{result=\"failure\"} %d\n", m.revReloads.Load(), m.revReloadFails.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_last_load_success_timestamp_seconds When the revocation list in force was read (with the config or alone).\n# TYPE tktgate_revocation_last_load_success_timestamp_seconds gauge\ntktgate_revocation_last_load_success_timestamp_seconds %d\n", m.revLastOK.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
 	var ms runtime.MemStats

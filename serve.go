@@ -75,10 +75,14 @@ func serveOn(ctx context.Context, cfg *Config, path string, log *slog.Logger, le
 	}
 	log.Info("tktgate listening", "listen", cfg.Listen, "metrics_listen", cfg.MetricsListen, "digest", cfg.Default.Options.Digest.String(),
 		"policies", names, "version", version, "config", path)
+	// Watching starts before anyone is told the server is up: a file
+	// changed from then on is reloaded.
+	w := newWatcher(path, cfg)
+	defer w.stop()
 	if ready != nil {
 		ready <- addrs
 	}
-	if stopped, err := s.wait(ctx, cfg, path, level, hup, errc); stopped {
+	if stopped, err := s.wait(ctx, w, cfg, path, level, hup, errc); stopped {
 		// One server is gone: the other must not go on serving alone (a
 		// gate without its metrics, or metrics for a gate that is down).
 		s.ready.Store(false)
@@ -113,18 +117,26 @@ func newHTTP(cfg *Config, log *slog.Logger, h fasthttp.RequestHandler) *fasthttp
 	}
 }
 
-// wait reloads the config on hup, and when a watched file changes (see
-// watch.go), until ctx is done (stopped false) or a server stops (stopped
+// wait reloads the config on hup, and when w sees a watched file change
+// (see watch.go), until ctx is done (stopped false) or a server stops (stopped
 // true, with its error). running is the config the listeners were opened
-// with.
-func (s *Server) wait(ctx context.Context, running *Config, path string, level *slog.LevelVar, hup <-chan os.Signal, errc <-chan error) (stopped bool, err error) {
-	w := newWatcher(path, running)
-	defer w.stop()
+// with. A change of the revocation file alone reloads it alone; the list
+// is also read again when an entry is due to be dropped.
+func (s *Server) wait(ctx context.Context, w *watcher, running *Config, path string, level *slog.LevelVar, hup <-chan os.Signal, errc <-chan error) (stopped bool, err error) {
+	drop := time.NewTimer(time.Hour)
+	defer drop.Stop()
+	s.scheduleDrop(drop)
 	reload := func() {
 		w.reloading()
 		if cfg := s.reload(running, path, level); cfg != nil {
 			w.reloaded(path, cfg)
 		}
+		s.scheduleDrop(drop)
+	}
+	reloadRevocations := func() {
+		w.reloadingRevocations()
+		s.reloadRevocations()
+		s.scheduleDrop(drop)
 	}
 	for {
 		select {
@@ -133,10 +145,16 @@ func (s *Server) wait(ctx context.Context, running *Config, path string, level *
 		case <-w.tick():
 			w.changed()
 		case <-w.timer.C:
-			if w.settled() {
+			switch w.settled() {
+			case configChange:
 				s.log.Info("a watched file changed; reloading", "config", path)
 				reload()
+			case revocationChange:
+				s.log.Info("the revocation file changed; reloading it", "file", s.snap.Load().cfg.RevocationFile)
+				reloadRevocations()
 			}
+		case <-drop.C:
+			reloadRevocations()
 		case err := <-errc:
 			return true, err
 		case <-ctx.Done():
@@ -165,6 +183,43 @@ func (s *Server) reload(running *Config, path string, level *slog.LevelVar) *Con
 	log.Info("config reloaded", "config", path, "digest", newCfg.Default.Options.Digest.String(), "policies", len(newCfg.Policies))
 	return newCfg
 }
+
+// reloadRevocations reads the running config's revocation file again and
+// installs its list with the rest of the snapshot unchanged; a file that
+// does not load leaves the list in force in place.
+func (s *Server) reloadRevocations() {
+	old := s.snap.Load()
+	name := old.cfg.RevocationFile
+	if name == "" {
+		return
+	}
+	entries, err := readRevocationFile(name)
+	if err != nil {
+		s.metrics.revReloadFails.Add(1)
+		s.log.Error("revocation file reload failed; keeping the list in force", "file", name, "entries", old.revs.entries, "error", err.Error())
+		return
+	}
+	snap := *old
+	snap.revs = compileRevocations(entries, old.cfg, old.revs, time.Now())
+	s.snap.Store(&snap)
+	s.metrics.revocationsInForce(snap.revs)
+	s.metrics.revReloads.Add(1)
+	s.log.Info("revocation list reloaded", "file", name, "entries", snap.revs.entries)
+}
+
+// scheduleDrop sets t to fire when the list in force has an entry to
+// drop (see revDropAt), but not within minDropEvery of now: entries are
+// dropped to save memory, and the file may be large.
+func (s *Server) scheduleDrop(t *time.Timer) {
+	t.Stop()
+	if r := s.snap.Load().revs; r != nil && !r.nextDrop.IsZero() {
+		t.Reset(max(time.Until(r.nextDrop), minDropEvery))
+	}
+}
+
+// minDropEvery bounds how often the revocation file is read to drop
+// entries that can no longer match.
+const minDropEvery = 10 * time.Minute
 
 // drain is the orderly stop: not ready, then in-flight requests get
 // until timeout to finish.

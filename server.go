@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -25,6 +26,10 @@ type snapshot struct {
 	xff       bool
 	// logRequests is cfg.LogRequests, one load away for the hot path.
 	logRequests logRequests
+	// revs is the revocation list in force; nil without [revocation].
+	// A change of the file alone swaps in a copy of the snapshot with
+	// another list (Server.reloadRevocations).
+	revs *revocations
 }
 
 // policy is a Policy ready for the hot path.
@@ -59,9 +64,19 @@ func newServer(log *slog.Logger, m *metrics) *Server {
 	return &Server{log: log, metrics: m, audit: newAuditLog(logOutputOf(log)), unknown: map[string]bool{}}
 }
 
-// load installs cfg.
+// load installs cfg, and the revocation list read with it.
 func (s *Server) load(cfg *Config) {
 	snap := &snapshot{cfg: cfg, policies: map[string]*policy{}, logRequests: cfg.LogRequests}
+	if cfg.RevocationFile != "" {
+		var prev *revocations
+		if old := s.snap.Load(); old != nil {
+			prev = old.revs
+		}
+		snap.revs = compileRevocations(cfg.revoked, cfg, prev, time.Now())
+		// In force now; the parsed entries would only hold memory (twice
+		// the list's, for 100,000 entries) as long as cfg runs.
+		cfg.revoked = nil
+	}
 	mk := func(p *Policy) *policy {
 		pp := &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), cookieSep: ", ", stats: s.metrics.policy(p.Name)}
 		if p.Dialect == verifier.Passport {
@@ -83,6 +98,7 @@ func (s *Server) load(cfg *Config) {
 	}
 	s.snap.Store(snap)
 	s.ready.Store(true)
+	s.metrics.revocationsInForce(snap.revs) // after the swap: the old list is garbage
 }
 
 // state is the per-request scratch, pooled so the hot path allocates

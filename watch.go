@@ -1,6 +1,7 @@
 package main
 
-// Reloading when the config file or a secret file it names changes.
+// Reloading when the config file, a secret file it names or the
+// revocation file changes; the revocation file alone reloads alone.
 //
 // The files are polled, not watched with inotify (fsnotify): a poll
 // follows symlinks as open does, so it sees every way a file is replaced
@@ -49,10 +50,12 @@ func (a fileState) same(b fileState) bool {
 		a.fi.Size() == b.fi.Size() && a.fi.Mode() == b.fi.Mode() && a.target == b.target
 }
 
-// watcher polls the config file and the secret files of the running
-// config. It is driven by Server.wait, from one goroutine.
+// watcher polls the config file, and the secret files and revocation
+// file of the running config. It is driven by Server.wait, from one
+// goroutine.
 type watcher struct {
 	paths   []string
+	rev     int         // index of the revocation file in paths; -1: none
 	loaded  []fileState // as they were when last loaded
 	pending []fileState // a change waiting for watchDebounce, or nil
 	ticker  *time.Ticker
@@ -61,18 +64,29 @@ type watcher struct {
 	every   time.Duration
 }
 
-// newWatcher watches path and cfg's secret files, as cfg says.
+// newWatcher watches path and cfg's secret and revocation files, as cfg
+// says.
 func newWatcher(path string, cfg *Config) *watcher {
 	w := &watcher{timer: time.NewTimer(time.Hour)}
 	w.timer.Stop()
 	w.follow(path, cfg)
 	w.loaded = w.poll()
+	if w.rev >= 0 && cfg.revState.fi != nil {
+		// As read at start-up, which may be a while ago: a change since
+		// is a change.
+		w.loaded[w.rev] = cfg.revState
+	}
 	return w
 }
 
 // follow takes on cfg's files and watch settings.
 func (w *watcher) follow(path string, cfg *Config) {
 	w.paths = append([]string{path}, cfg.SecretFiles...)
+	w.rev = -1
+	if cfg.RevocationFile != "" {
+		w.rev = len(w.paths)
+		w.paths = append(w.paths, cfg.RevocationFile)
+	}
 	if cfg.Watch == w.on && cfg.WatchInterval == w.every {
 		return
 	}
@@ -116,20 +130,39 @@ func (w *watcher) changed() {
 	}
 }
 
-// settled is called when the debounce timer fires, and reports whether
-// the files are to be loaded: they changed, and have not since.
-func (w *watcher) settled() bool {
+// change is what a settled change asks for.
+type change uint8
+
+const (
+	noChange         change = iota
+	configChange            // reload the config (and every file with it)
+	revocationChange        // only the revocation file changed: reload it alone
+)
+
+// settled is called when the debounce timer fires, and says what is to
+// be loaded: the files changed, and have not since.
+func (w *watcher) settled() change {
 	if w.pending == nil || !w.on {
-		return false
+		return noChange
 	}
 	st := w.poll()
 	if !slices.EqualFunc(st, w.pending, fileState.same) {
 		w.pending = st // still being written
 		w.timer.Reset(watchDebounce)
-		return false
+		return noChange
 	}
 	w.pending = nil
-	return !slices.EqualFunc(st, w.loaded, fileState.same)
+	only := noChange
+	for i := range st {
+		switch {
+		case st[i].same(w.loaded[i]):
+		case i == w.rev && only == noChange:
+			only = revocationChange
+		default:
+			return configChange
+		}
+	}
+	return only
 }
 
 // reloading is called before a reload, whatever its cause: what is seen
@@ -139,8 +172,17 @@ func (w *watcher) reloading() {
 	w.pending = nil
 }
 
+// reloadingRevocations is reloading for the revocation file alone: a
+// change to another file, seen meanwhile, is still to be loaded.
+func (w *watcher) reloadingRevocations() {
+	if w.rev >= 0 {
+		w.loaded[w.rev] = statFile(w.paths[w.rev])
+	}
+	w.pending = nil
+}
+
 // reloaded takes on the new config's files and settings; if it names
-// other secret files, they are as loaded now.
+// other secret or revocation files, they are as loaded now.
 func (w *watcher) reloaded(path string, cfg *Config) {
 	old := w.paths
 	w.follow(path, cfg)
