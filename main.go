@@ -41,6 +41,10 @@ const usageText = `Usage:
   tktgate explain [-config FILE] [-policy NAME] [-ip ADDR] [-at TIME] [-json] VALUE|-
                                         what the server would answer for this cookie
                                         value, and why; exit 0 accepted, 1 refused, 2 error
+  tktgate revoke [-config FILE] (-uid U | -all) [-before TIME]
+  tktgate revoke [-config FILE] [-policy P] -ticket VALUE
+  tktgate revoke [-config FILE] -list | -remove (-uid U | -all | -ticket VALUE | -id ID)
+                                        refuse tickets still valid: see tktgate revoke -h
   tktgate -version
   tktgate help                          this text (also -h, -help, --help)
 `
@@ -55,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runHealthcheck(args[1:], stdout, stderr)
 		case "explain":
 			return runExplain(args[1:], os.Stdin, stdout, stderr)
+		case "revoke":
+			return runRevoke(args[1:], stdout, stderr)
 		case "help":
 			args = []string{"-help"}
 		}
