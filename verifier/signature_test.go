@@ -92,3 +92,40 @@ func TestParseRefuses(t *testing.T) {
 		t.Error("an SHA256 verifier parses an MD5 ticket")
 	}
 }
+
+// FuzzParse: Parse never panics, and reads every ticket Verify accepts,
+// in every dialect, with Verify's uid, time and signature.
+func FuzzParse(f *testing.F) {
+	o := Options{Secret: []byte("secret"), OldSecret: []byte("old")}
+	dvs := []*DialectVerifier{
+		mustDialect(f, ModAuthTkt, o, DialectOptions{}),
+		mustDialect(f, ModAuthTkt, Options{Secret: o.Secret, Digest: SHA256, IgnoreIP: true}, DialectOptions{}),
+		mustDialect(f, Passport, Options{Secret: o.Secret, IgnoreIP: true}, DialectOptions{}),
+		mustDialect(f, Passport, Options{Secret: o.Secret, IgnoreIP: true}, DialectOptions{PassportJSONUserData: true}),
+		mustDialect(f, Pyramid, Options{Secret: o.Secret, IgnoreIP: true}, DialectOptions{}),
+	}
+	f.Add([]byte("alice"), []byte("admin,editor"), []byte("Alice Smith"), uint32(1700000000), uint8(0))
+	f.Add([]byte("jürgen"), []byte(""), []byte("a!b"), uint32(0), uint8(4))
+	f.Add([]byte("42"), []byte(""), []byte("userid_type:int"), uint32(5), uint8(4))
+	f.Add([]byte("bob"), []byte("t"), []byte(`{"a":[1,2]}`), uint32(5), uint8(3))
+	f.Fuzz(func(t *testing.T, uid, tokens, data []byte, ts uint32, sel uint8) {
+		dv := dvs[int(sel)%len(dvs)]
+		var p Ticket
+		_ = dv.Parse(&p, uid) // any bytes as a cookie value: no panic
+		value := dv.Sign(nil, uid, tokens, data, dlo, time.Unix(int64(ts), 0))
+		if len(value) == 0 {
+			return
+		}
+		var v Ticket
+		if err := dv.Verify(&v, value, dlo, time.Unix(int64(ts), 0)); err != nil {
+			return
+		}
+		if err := dv.Parse(&p, value); err != nil {
+			t.Fatalf("Verify accepts %q, Parse says %v", value, err)
+		}
+		if !bytes.Equal(p.UID, v.UID) || !p.Time.Equal(v.Time) || !bytes.Equal(dv.Signature(&p), dv.Signature(&v)) {
+			t.Fatalf("%q: Parse reads uid %q at %v, Verify %q at %v; signatures equal %v",
+				value, p.UID, p.Time, v.UID, v.Time, bytes.Equal(dv.Signature(&p), dv.Signature(&v)))
+		}
+	})
+}
