@@ -68,7 +68,7 @@ type revEntry struct {
 // last moment it can match a ticket, so that it still reaches every
 // tktgate when the file takes time to get there (a Kubernetes volume, a
 // config-management run).
-const revocationAllowance = time.Hour
+var revocationAllowance = time.Hour // a variable for the tests
 
 // errRevoked is decide's error for a ticket the list revokes, beside the
 // verifier's.

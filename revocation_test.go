@@ -724,3 +724,30 @@ func FuzzRevocationFile(f *testing.F) {
 		}
 	})
 }
+
+// A running tktgate drops an entry from memory when it is due, without a
+// change of the file.
+func TestRevocationDroppedWhileRunning(t *testing.T) {
+	allowance, every := revocationAllowance, minDropEvery
+	revocationAllowance, minDropEvery = 0, 100*time.Millisecond
+	t.Cleanup(func() { revocationAllowance, minDropEvery = allowance, every })
+	// Timeout 1s, no future tickets: alice's entry can match nothing 2 s
+	// after its time.
+	cfgPath, _ := revSetup(t, "", fmt.Sprintf("uid alice %d\nuid bob %d\n", time.Now().Unix(), time.Now().Unix()+3600))
+	conf, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfgPath, strings.Replace(string(conf), "timeout = \"2h\"", "timeout = \"1s\"\nmax_future = \"0\"", 1))
+	addr, _, logs, _ := startServerAt(t, cfgPath)
+	if m := do(t, addr, "GET", "/metrics").body; !strings.Contains(m, "tktgate_revocation_entries 2\n") {
+		t.Fatal("the list does not start with 2 entries")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(do(t, addr, "GET", "/metrics").body, "tktgate_revocation_entries 1\n") {
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's entry is still in force 5 s after it could match anything:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -218,8 +218,8 @@ func (s *Server) scheduleDrop(t *time.Timer) {
 }
 
 // minDropEvery bounds how often the revocation file is read to drop
-// entries that can no longer match.
-const minDropEvery = 10 * time.Minute
+// entries that can no longer match. A variable for the tests.
+var minDropEvery = 10 * time.Minute
 
 // drain is the orderly stop: not ready, then in-flight requests get
 // until timeout to finish.
