@@ -56,7 +56,7 @@ func (r reason) status() int {
 // held (or on a guest ticket tktgate made): its uid names the user.
 func (r reason) verified() bool {
 	switch r {
-	case reasonOK, reasonGuest, reasonOldSecret, reasonRefreshed, reasonExpired, reasonFuture, reasonTokenDenied:
+	case reasonOK, reasonGuest, reasonOldSecret, reasonRefreshed, reasonExpired, reasonFuture, reasonTokenDenied, reasonRevoked:
 		return true
 	}
 	return false

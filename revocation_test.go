@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -624,7 +626,7 @@ func TestRevokedBy(t *testing.T) {
 	var tk verifier.Ticket
 	v := cfg.Default.Verifier
 	list := revocationsOf(cfg, time.Now())
-	s := newServer(nil, newMetrics())
+	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), newMetrics())
 	s.load(cfg)
 	snap := s.snap.Load()
 	for uid, want := range map[string]string{"alice": "uid", "bob": ""} {
@@ -749,5 +751,19 @@ func TestRevocationDroppedWhileRunning(t *testing.T) {
 			t.Fatalf("alice's entry is still in force 5 s after it could match anything:\n%s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The audit line of a revoked ticket has its reason and names its user:
+// the signature held.
+func TestRevocationAuditLine(t *testing.T) {
+	g := newAuditGate(t, auditWith("denied")+revocationFile(t, 1000, false))
+	alice := signer(t, verifier.Options{})("alice", "", "", "127.0.0.1", time.Now().Add(-2*time.Hour+time.Minute))
+	if status := g.ask(t, "/auth", "127.0.0.1", "Cookie: auth_tkt="+alice); status != 401 {
+		t.Fatalf("status %d, want 401", status)
+	}
+	ls := g.lines(t)
+	if len(ls) != 1 || ls[0]["reason"] != "revoked" || ls[0]["uid"] != "alice" {
+		t.Errorf("audit lines %v; want one, reason revoked, uid alice", ls)
 	}
 }

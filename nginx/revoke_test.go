@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// The revocation delay of tktgate-cached.conf: nginx may serve an
+// The revocation delay of the cached files (tktgate-auth-cached.conf and
+// tktgate-cache.conf): nginx may serve an
 // approval it cached before a revocation for up to [cache] max_age, and
 // not one second more: after max_age the revoked ticket reaches tktgate
 // and is refused, while another user's cached approval is unaffected.
