@@ -260,6 +260,9 @@ func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 	switch {
 	case r == reasonUnspecifiedIP:
 		say("The client address %s is refused whatever the ticket: no client has it, so a proxy that sends it is broken or hostile (tickets for ignore_ip are signed for 0.0.0.0). Give -ip the user's address.", o.ip)
+	case digestOK && r == reasonRevoked:
+		say("Revoked: a valid ticket, issued %s, refused by a %s entry of the revocation list %s; the answer sends the user to login_url and clears the cookie.",
+			*timeStr(tk.Time), revocationsOf(cfg, o.at).check(p.Verifier, &tk), cfg.RevocationFile)
 	case digestOK:
 		e.explainVerified(p, &tk, err, r, o, say)
 	default:

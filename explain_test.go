@@ -486,3 +486,29 @@ func TestExplainOtherSite(t *testing.T) {
 		}
 	}
 }
+
+// A revoked ticket is explained as revoked, naming the kind of entry,
+// not as the accepted ticket its digest and time alone would make it.
+func TestExplainRevoked(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "revoked.txt")
+	before := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	if err := os.WriteFile(list, []byte("uid bob "+before+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := "[ticket]\nsecret = \"main-site-secret-0123\"\n[redirect]\nlogin_url = \"https://login.example.com/\"\n[revocation]\nfile = " + strconv.Quote(list) + "\n"
+	v, err := verifier.New(verifier.Options{Secret: []byte("main-site-secret-0123")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(uid string) string {
+		return base64.StdEncoding.EncodeToString(v.Sign(nil, []byte(uid), nil, nil, netip.MustParseAddr("127.0.0.1"), time.Now()))
+	}
+	r := runExplainWith(t, config, "", sign("bob"))
+	if r.code != 1 || !strings.Contains(r.stdout, "401 revoked") || !strings.Contains(r.stdout, "Revoked: a valid ticket") || !strings.Contains(r.stdout, "by a uid entry") {
+		t.Errorf("bob's revoked ticket: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runExplainWith(t, config, "", sign("carol")); r.code != 0 || !strings.Contains(r.stdout, "Accepted") {
+		t.Errorf("carol's ticket: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
