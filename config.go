@@ -34,6 +34,9 @@ type Config struct {
 	// RevocationFile is [revocation] file, as opened ("" = none); watched
 	// with the config file, and reloaded alone when it alone changes.
 	RevocationFile string
+	// Redis is [revocation] redis (nil = none): entries shared through
+	// Redis, in force with the file's.
+	Redis          *RedisSource
 	revoked        []revEntry         // its entries when the config was loaded
 	revState       fileState          // the file as it was just before it was read
 	Default        *Policy            // served at /auth

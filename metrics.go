@@ -137,6 +137,16 @@ type metrics struct {
 	revReloads     atomic.Uint64
 	revReloadFails atomic.Uint64
 	revLastOK      atomic.Int64 // unix seconds
+	// [revocation] redis: entries loaded from Redis, the last full load
+	// that succeeded, the connection (1 up), changes applied as
+	// published, full loads and failures, values that are no entry.
+	redisEntries   atomic.Int64
+	redisLastSync  atomic.Int64 // unix seconds
+	redisUp        atomic.Int64
+	redisUpdates   atomic.Uint64
+	redisSyncs     atomic.Uint64
+	redisSyncFails atomic.Uint64
+	redisBadValues atomic.Uint64
 }
 
 // revocationsInForce records the list just installed.
@@ -215,6 +225,13 @@ func (m *metrics) appendText(b []byte) []byte {
 	b = fmt.Appendf(b, "# HELP tktgate_revocation_reloads_total Reloads of the revocation file alone, by result.\n# TYPE tktgate_revocation_reloads_total counter\n"+
 		"tktgate_revocation_reloads_total{result=\"success\"} %d\ntktgate_revocation_reloads_total{result=\"failure\"} %d\n", m.revReloads.Load(), m.revReloadFails.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_revocation_last_load_success_timestamp_seconds When the revocation list in force was read (with the config or alone).\n# TYPE tktgate_revocation_last_load_success_timestamp_seconds gauge\ntktgate_revocation_last_load_success_timestamp_seconds %d\n", m.revLastOK.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_entries Revocation entries loaded from Redis.\n# TYPE tktgate_revocation_redis_entries gauge\ntktgate_revocation_redis_entries %d\n", m.redisEntries.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_up Whether the connection to Redis works (1) or not (0; the entries last loaded are in force).\n# TYPE tktgate_revocation_redis_up gauge\ntktgate_revocation_redis_up %d\n", m.redisUp.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_last_sync_timestamp_seconds When every entry was last loaded from Redis.\n# TYPE tktgate_revocation_redis_last_sync_timestamp_seconds gauge\ntktgate_revocation_redis_last_sync_timestamp_seconds %d\n", m.redisLastSync.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_syncs_total Full loads from Redis, by result.\n# TYPE tktgate_revocation_redis_syncs_total counter\n"+
+		"tktgate_revocation_redis_syncs_total{result=\"success\"} %d\ntktgate_revocation_redis_syncs_total{result=\"failure\"} %d\n", m.redisSyncs.Load(), m.redisSyncFails.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_updates_total Changes published on Redis and applied.\n# TYPE tktgate_revocation_redis_updates_total counter\ntktgate_revocation_redis_updates_total %d\n", m.redisUpdates.Load())
+	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_bad_values_total Redis keys skipped because they hold no entry line.\n# TYPE tktgate_revocation_redis_bad_values_total counter\ntktgate_revocation_redis_bad_values_total %d\n", m.redisBadValues.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
 	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
 	var ms runtime.MemStats

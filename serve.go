@@ -79,6 +79,9 @@ func serveOn(ctx context.Context, cfg *Config, path string, log *slog.Logger, le
 	// changed from then on is reloaded.
 	w := newWatcher(path, cfg)
 	defer w.stop()
+	s.startRedis(cfg.Redis)
+	defer s.stopRedis()
+	s.redisReadyLog(log)
 	if ready != nil {
 		ready <- addrs
 	}
@@ -177,6 +180,7 @@ func (s *Server) reload(running *Config, path string, level *slog.LevelVar) *Con
 		log.Warn("listen addresses and [limits] change only on restart; the rest of the new config is in use")
 	}
 	s.load(newCfg)
+	s.startRedis(newCfg.Redis)
 	level.Set(newCfg.LogLevel)
 	m.reloads.Add(1)
 	m.lastReloadOK.Store(time.Now().Unix())
@@ -188,6 +192,8 @@ func (s *Server) reload(running *Config, path string, level *slog.LevelVar) *Con
 // installs its list with the rest of the snapshot unchanged; a file that
 // does not load leaves the list in force in place.
 func (s *Server) reloadRevocations() {
+	s.revMu.Lock()
+	defer s.revMu.Unlock()
 	old := s.snap.Load()
 	name := old.cfg.RevocationFile
 	if name == "" {
@@ -200,7 +206,11 @@ func (s *Server) reloadRevocations() {
 		return
 	}
 	snap := *old
-	snap.revs = compileRevocations(entries, old.cfg, old.revs, time.Now())
+	s.fileRevs = entries
+	snap.revs = s.compileRevs(old.cfg, old.revs, time.Now())
+	if old.cfg.Redis == nil {
+		s.fileRevs = nil // only needed to join Redis' entries to
+	}
 	s.snap.Store(&snap)
 	s.metrics.revocationsInForce(snap.revs)
 	s.metrics.revReloads.Add(1)

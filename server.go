@@ -58,6 +58,20 @@ type Server struct {
 	// misconfigured nginx location logs once, not on every request.
 	unknownMu sync.Mutex
 	unknown   map[string]bool
+	// revMu orders the swaps of the snapshot: a config load, a reload of
+	// the revocation file and a change from Redis each build on the one
+	// in force, and must not lose another's.
+	revMu sync.Mutex
+	// fileRevs are the file's entries, kept while Redis' are in force too
+	// (the list is their union, compiled again at each change of either);
+	// redisRevs are Redis' as last loaded.
+	fileRevs, redisRevs []revEntry
+	// redis keeps redisRevs current ([revocation] redis; nil: none).
+	// redisSynced: Redis was loaded once; redisWaiting: redis_required,
+	// and not yet, so not ready.
+	redis        *redisRunner
+	redisSynced  atomic.Bool
+	redisWaiting atomic.Bool
 }
 
 func newServer(log *slog.Logger, m *metrics) *Server {
@@ -66,16 +80,26 @@ func newServer(log *slog.Logger, m *metrics) *Server {
 
 // load installs cfg, and the revocation list read with it.
 func (s *Server) load(cfg *Config) {
+	s.revMu.Lock()
+	defer s.revMu.Unlock()
 	snap := &snapshot{cfg: cfg, policies: map[string]*policy{}, logRequests: cfg.LogRequests}
-	if cfg.RevocationFile != "" {
+	if cfg.Redis == nil {
+		s.redisRevs = nil
+	}
+	if cfg.RevocationFile != "" || cfg.Redis != nil {
 		var prev *revocations
 		if old := s.snap.Load(); old != nil {
 			prev = old.revs
 		}
-		snap.revs = compileRevocations(cfg.revoked, cfg, prev, time.Now())
+		s.fileRevs = cfg.revoked
+		snap.revs = s.compileRevs(cfg, prev, time.Now())
 		// In force now; the parsed entries would only hold memory (twice
-		// the list's, for 100,000 entries) as long as cfg runs.
+		// the list's, for 100,000 entries) as long as cfg runs, unless
+		// Redis' entries are to be joined to them again.
 		cfg.revoked = nil
+		if cfg.Redis == nil {
+			s.fileRevs = nil
+		}
 	}
 	mk := func(p *Policy) *policy {
 		pp := &policy{Policy: p, v: p.Verifier, cookieName: []byte(p.CookieName), cookieSep: ", ", stats: s.metrics.policy(p.Name)}
@@ -187,7 +211,7 @@ func (s *Server) ops(ctx *fasthttp.RequestCtx) {
 	case "/healthz":
 		ctx.SetBodyString("ok\n")
 	case "/readyz":
-		if s.ready.Load() && s.snap.Load() != nil {
+		if s.ready.Load() && s.snap.Load() != nil && !s.redisWaiting.Load() {
 			ctx.SetBodyString("ready\n")
 		} else {
 			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
