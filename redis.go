@@ -145,6 +145,9 @@ func (r *redisRunner) run(ctx context.Context) {
 		pending     = map[string]bool{} // published keys not yet read
 		pendingFrom time.Time
 		wait        = redisBackoff[0]
+		// Once Redis is back, a replica loads it within resync: the
+		// longest it may answer differently from the others.
+		maxWait = min(redisBackoff[1], r.src.Resync/2)
 	)
 	for ctx.Err() == nil {
 		timeout := time.Second
@@ -170,7 +173,7 @@ func (r *redisRunner) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			}
-			wait = min(2*wait, redisBackoff[1])
+			wait = min(2*wait, maxWait)
 			continue
 		}
 		switch msg := msg.(type) {

@@ -100,6 +100,9 @@ func parseRevEntry(s string) (revEntry, error) {
 	}
 	var e revEntry
 	var err error
+	if len(f) == 0 {
+		return e, errors.New("empty entry") // a Redis value may be
+	}
 	switch f[0] {
 	case "all":
 		e.kind = revAll

@@ -29,8 +29,9 @@ const revokeUsage = `Usage:
 
 TIME is now (the default), +2m or -1h (from now), unix seconds, or an
 RFC 3339 time (2026-12-01T12:00:00Z); it is rounded up to a whole second.
-The file is [revocation] file in the config; a running tktgate reloads it
-when it changes. Entries that can match no valid ticket any more are
+The entry goes to [revocation] file, and to [revocation] redis, whichever
+the config has; a running tktgate reloads the file when it changes, and
+has Redis' changes within a second. Entries that can match no valid ticket any more are
 dropped on every write.
 `
 
@@ -99,8 +100,8 @@ func runRevoke(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if cfg.RevocationFile == "" {
-		return fail(1, "%s has no [revocation] file", *cfgPath)
+	if cfg.RevocationFile == "" && cfg.Redis == nil {
+		return fail(1, "%s has no [revocation] file or redis", *cfgPath)
 	}
 	c := revokeCmd{cfg: cfg, now: time.Now(), all: *all, policy: *policy, remove: *remove}
 	if set["uid"] {
@@ -116,7 +117,14 @@ func runRevoke(args []string, stdout, stderr io.Writer) int {
 		return fail(2, "-before: %v", err)
 	}
 	if *list {
-		return c.list(stdout, stderr)
+		code := 0
+		if cfg.RevocationFile != "" {
+			code = c.list(stdout, stderr)
+		}
+		if cfg.Redis != nil && code == 0 {
+			code = c.listRedis(stdout, stderr)
+		}
+		return code
 	}
 	e, err := c.entry()
 	if err != nil {
@@ -125,11 +133,22 @@ func runRevoke(args []string, stdout, stderr io.Writer) int {
 	if c.remove {
 		e.at, e.made = 0, 0 // the entry is named, whatever its times
 	}
-	msg, err := c.update(e)
-	if err != nil {
-		return fail(1, "%v", err)
+	// Each source configured gets the entry: a file that tktgates read
+	// beside Redis, or copies made from it, must not miss it.
+	if cfg.RevocationFile != "" {
+		msg, err := c.update(e)
+		if err != nil {
+			return fail(1, "%v", err)
+		}
+		fmt.Fprintln(stdout, msg)
 	}
-	fmt.Fprintln(stdout, msg)
+	if cfg.Redis != nil {
+		msg, err := c.updateRedis(e)
+		if err != nil {
+			return fail(1, "redis: %v", err)
+		}
+		fmt.Fprintln(stdout, "redis: "+msg)
+	}
 	return 0
 }
 
