@@ -36,11 +36,11 @@ type Config struct {
 	RevocationFile string
 	// Redis is [revocation] redis (nil = none): entries shared through
 	// Redis, in force with the file's.
-	Redis          *RedisSource
-	revoked        []revEntry         // its entries when the config was loaded
-	revState       fileState          // the file as it was just before it was read
-	Default        *Policy            // served at /auth
-	Policies       map[string]*Policy // served at /auth/NAME
+	Redis    *RedisSource
+	revoked  []revEntry         // its entries when the config was loaded
+	revState fileState          // the file as it was just before it was read
+	Default  *Policy            // served at /auth
+	Policies map[string]*Policy // served at /auth/NAME
 }
 
 // Limits bound what one connection may cost.
