@@ -25,7 +25,7 @@ STATICCHECK_VERSION=v0.8.2
 GOVULNCHECK_VERSION=v1.9.0
 
 # Debian packages the end-to-end and interop tests drive.
-PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light libnginx-mod-http-set-misc libnginx-mod-http-lua caddy python3-yaml wrk perl python3-paste python3-pyramid systemd)
+PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light libnginx-mod-http-set-misc libnginx-mod-http-lua caddy python3-yaml wrk perl python3-paste python3-pyramid systemd redis-server)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
