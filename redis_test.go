@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -534,6 +535,73 @@ func TestRedisConfigErrors(t *testing.T) {
 			t.Errorf("%s: %v", u, err)
 		} else if cfg.Redis == nil || cfg.Redis.Resync != 30*time.Second || cfg.Redis.Required {
 			t.Errorf("%s: %+v, want the defaults (30s, not required)", u, cfg.Redis)
+		}
+	}
+}
+
+// readmeBlock is the indented block of README.md that starts with the
+// line first, up to the next blank line, unindented.
+func readmeBlock(t *testing.T, first string) string {
+	t.Helper()
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n    "+first)
+	if i < 0 {
+		t.Fatalf("README.md has no block starting %q", first)
+	}
+	s = s[i+1:]
+	if j := strings.Index(s, "\n\n"); j >= 0 {
+		s = s[:j]
+	}
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, strings.TrimPrefix(l, "    "))
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// The README's writers for a login service (redis-cli, Python), run as
+// printed: the user is refused within a second, and the key expires when
+// tktgate revoke's would (2h timeout + 5 m max_future + 1 s + 1 h, from
+// BEFORE).
+func TestREADMERedisWriters(t *testing.T) {
+	rs := startRedisServer(t)
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		e2e.SkipOrFail(t, "redis-cli is not installed (Debian package redis-tools): %v", err)
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import redis").Run(); err != nil {
+		e2e.SkipOrFail(t, "/usr/bin/python3 cannot import redis (Debian package python3-redis): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "config.toml")
+	writeFile(t, path, redisGateConfig(rs.url(), "30s", ""))
+	addr, _, _, _ := startServerAt(t, path)
+	sign := signer(t, verifier.Options{})
+	ts := time.Now().Add(-5 * time.Second)
+	cl := rs.client(t, "")
+	wantTTL := 2*time.Hour + 5*time.Minute + time.Second + time.Hour + time.Second
+	for _, w := range []struct {
+		name, user string
+		cmd        *exec.Cmd
+	}{
+		{"redis-cli", "alice", exec.Command("bash", "-ec", strings.ReplaceAll(readmeBlock(t, "NOW=$(date +%s)"), "redis://redis.example:6379/0", rs.url()))},
+		{"python", "bob", exec.Command("/usr/bin/python3", "-c", readmeBlock(t, "import time, redis")+
+			"revoke_user(redis.Redis.from_url("+strconv.Quote(rs.url())+"), 'bob')\n")},
+	} {
+		tk := sign(w.user, "", "", "127.0.0.1", ts)
+		wantUser(t, authAs(t, addr, "/auth", tk), w.user, w.name+": before")
+		w.cmd.Env = append(os.Environ(), "USER="+w.user)
+		if out, err := w.cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the README's %s: %v\n%s", w.name, err, out)
+		}
+		if ok, took := eventually(t, addr, "/auth", tk, 401); !ok || took > time.Second {
+			t.Errorf("the README's %s: the user is refused only %v later (ok %v)", w.name, took, ok)
+		}
+		ttl, _ := cl.TTL(context.Background(), "tktgate:rev:uid:"+w.user).Result()
+		if ttl < wantTTL-2*time.Second || ttl > wantTTL {
+			t.Errorf("the README's %s: TTL %v, want about %v", w.name, ttl, wantTTL)
 		}
 	}
 }

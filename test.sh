@@ -25,7 +25,7 @@ STATICCHECK_VERSION=v0.8.2
 GOVULNCHECK_VERSION=v1.9.0
 
 # Debian packages the end-to-end and interop tests drive.
-PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light libnginx-mod-http-set-misc libnginx-mod-http-lua caddy python3-yaml wrk perl python3-paste python3-pyramid systemd redis-server)
+PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light libnginx-mod-http-set-misc libnginx-mod-http-lua caddy python3-yaml wrk perl python3-paste python3-pyramid systemd redis-server python3-redis)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -42,6 +42,7 @@ if ((${#missing[@]})) && [[ "${SKIP_INSTALL:-0}" != 1 ]]; then
 	$SUDO service apache2 stop >/dev/null 2>&1 || true
 	$SUDO service nginx stop >/dev/null 2>&1 || true
 	$SUDO service caddy stop >/dev/null 2>&1 || true
+	$SUDO service redis-server stop >/dev/null 2>&1 || true
 fi
 
 # kubectl renders the Kubernetes base and overlays (kustomize is built
