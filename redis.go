@@ -69,7 +69,7 @@ func redisOptions(src *RedisSource) *redis.Options {
 	}
 	opts.Password = src.password
 	opts.DialTimeout = 2 * time.Second
-	opts.ReadTimeout = 2 * time.Second
+	opts.ReadTimeout = time.Second
 	opts.WriteTimeout = 2 * time.Second
 	opts.MaxRetries = 1
 	opts.PoolSize = 2
@@ -138,10 +138,10 @@ func (r *redisRunner) run(ctx context.Context) {
 	client := redis.NewClient(redisOptions(&r.src))
 	defer client.Close()
 	ps := client.Subscribe(ctx, redisChannel)
-	defer ps.Close()
+	defer func() { ps.Close() }()
 	m := r.s.metrics
 	var (
-		lastSync    time.Time
+		lastTry     time.Time           // of a full load
 		pending     = map[string]bool{} // published keys not yet read
 		pendingFrom time.Time
 		wait        = redisBackoff[0]
@@ -149,6 +149,19 @@ func (r *redisRunner) run(ctx context.Context) {
 		// longest it may answer differently from the others.
 		maxWait = min(redisBackoff[1], r.src.Resync/2)
 	)
+	load := func() {
+		lastTry = time.Now()
+		clear(pending) // what was published is in what the load reads
+		if r.fullLoad(ctx, client) {
+			wait = redisBackoff[0]
+			return
+		}
+		// Commands fail while the subscription says nothing: its
+		// connection may be dead without knowing it (a peer gone without
+		// a reset). A new one, and a full load once it is subscribed.
+		ps.Close()
+		ps = client.Subscribe(ctx, redisChannel)
+	}
 	for ctx.Err() == nil {
 		timeout := time.Second
 		if len(pending) > 0 {
@@ -179,12 +192,7 @@ func (r *redisRunner) run(ctx context.Context) {
 		switch msg := msg.(type) {
 		case *redis.Subscription:
 			if msg.Kind == "subscribe" {
-				// Subscribed (again): what was published before now is in
-				// what the full load reads.
-				clear(pending)
-				if r.fullLoad(ctx, client) {
-					lastSync, wait = time.Now(), redisBackoff[0]
-				}
+				load() // subscribed (again)
 			}
 		case *redis.Message:
 			if len(pending) == 0 {
@@ -200,10 +208,8 @@ func (r *redisRunner) run(ctx context.Context) {
 			}
 			clear(pending)
 		}
-		if r.up && time.Since(lastSync) >= r.src.Resync {
-			if r.fullLoad(ctx, client) {
-				lastSync = time.Now()
-			}
+		if time.Since(lastTry) >= r.src.Resync {
+			load()
 		}
 	}
 }

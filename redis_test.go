@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -349,6 +350,35 @@ func TestRedisReplicas(t *testing.T) {
 			t.Errorf("replica %d, Redis restarted: bob's ticket answered %d", i, got)
 		}
 	}
+}
+
+// A Redis that hangs (stopped, not gone: connections open, no answer)
+// does not slow an answer: the hot path never waits on Redis.
+func TestRedisHangs(t *testing.T) {
+	rs := startRedisServer(t)
+	p := startProc(t, t.TempDir(), redisGateConfig(rs.url(), "1s", ""))
+	untilMetric(t, p, "tktgate_revocation_redis_up 1\n", 5*time.Second)
+	sign := signer(t, verifier.Options{})
+	bob := sign("bob", "", "", "192.0.2.1", time.Now().Add(-5*time.Second))
+	if err := rs.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer rs.cmd.Process.Signal(syscall.SIGCONT)
+	var slowest time.Duration
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		start := time.Now()
+		if got := gateStatus(t, p, bob); got != 200 {
+			t.Fatalf("Redis hanging: bob's ticket answered %d", got)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	if slowest > 200*time.Millisecond {
+		t.Errorf("Redis hanging: an answer took %v", slowest)
+	}
+	// Noticed: commands time out (1 s, one retry) at the next resync.
+	untilMetric(t, p, "tktgate_revocation_redis_up 0\n", 3*time.Second)
+	rs.cmd.Process.Signal(syscall.SIGCONT)
+	untilMetric(t, p, "tktgate_revocation_redis_up 1\n", 5*time.Second)
 }
 
 // Redis unreachable at start-up: by default tktgate starts, ready, with
