@@ -149,21 +149,30 @@ type metrics struct {
 	redisBadValues atomic.Uint64
 }
 
-// revocationsInForce records the list just installed.
+// revocationsInForce records the list just installed, read whole (from
+// the file, with the config or alone).
 func (m *metrics) revocationsInForce(r *revocations) {
-	var n int64
-	if r != nil {
-		n = int64(r.entries)
-		m.revLastOK.Store(time.Now().Unix())
-	}
-	m.revEntries.Store(n)
-	if n >= bigRevocationList {
+	if m.revocationsChanged(r) >= bigRevocationList {
 		// Reading a big file leaves several times the list's size of
 		// garbage (the text, the parsed entries, the previous list), which
 		// the collector would otherwise keep in RSS for minutes: give it
 		// back now. A few milliseconds, once per reload of such a file.
 		debug.FreeOSMemory()
 	}
+}
+
+// revocationsChanged records the list just installed, and returns its
+// size. A change from Redis comes this way alone: it may come many times
+// a second (logouts), and a forced collection each time would cost more
+// than the garbage.
+func (m *metrics) revocationsChanged(r *revocations) int64 {
+	var n int64
+	if r != nil {
+		n = int64(r.entries)
+		m.revLastOK.Store(time.Now().Unix())
+	}
+	m.revEntries.Store(n)
+	return n
 }
 
 // bigRevocationList is the size of list after whose load memory is

@@ -144,6 +144,8 @@ func (r *redisRunner) run(ctx context.Context) {
 		lastTry     time.Time           // of a full load
 		pending     = map[string]bool{} // published keys not yet read
 		pendingFrom time.Time
+		lastApply   time.Time
+		applyTook   time.Duration
 		wait        = redisBackoff[0]
 		// Once Redis is back, a replica loads it within resync: the
 		// longest it may answer differently from the others.
@@ -202,11 +204,18 @@ func (r *redisRunner) run(ctx context.Context) {
 				pending[msg.Payload] = true
 			}
 		}
-		if len(pending) > 0 && (err != nil || time.Since(pendingFrom) > 50*time.Millisecond) {
+		// Applied when nothing more came for 5 ms, or 50 ms after the
+		// first; and no sooner after the last than it took: each change
+		// builds the whole list again (86 ms for 100,000 entries), and a
+		// storm of logouts must not take more than half a CPU.
+		if len(pending) > 0 && (err != nil || time.Since(pendingFrom) > 50*time.Millisecond) && time.Since(lastApply) >= applyTook {
+			start := time.Now()
 			if r.apply(ctx, client, pending) {
 				m.redisUpdates.Add(uint64(len(pending)))
 			}
 			clear(pending)
+			lastApply = time.Now()
+			applyTook = lastApply.Sub(start)
 		}
 		if time.Since(lastTry) >= r.src.Resync {
 			load()
@@ -347,7 +356,7 @@ func (s *Server) setRedisRevocations(ctx context.Context, src RedisSource, entri
 	snap := *old
 	snap.revs = s.compileRevs(old.cfg, old.revs, time.Now())
 	s.snap.Store(&snap)
-	s.metrics.revocationsInForce(snap.revs)
+	s.metrics.revocationsChanged(snap.revs)
 }
 
 // compileRevs is the list in force for cfg: the union of the file's and
