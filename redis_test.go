@@ -395,7 +395,7 @@ func TestRedisStartUnreachable(t *testing.T) {
 	alice, bob, carol := sign("alice", "", "", "127.0.0.1", ts), sign("bob", "", "", "127.0.0.1", ts), sign("carol", "", "", "127.0.0.1", ts)
 
 	cfgPath, revPath := revSetup(t, "redis = \""+url+"\"\nredis_resync = \"2s\"\n", "uid alice "+strconv.FormatInt(time.Now().Unix(), 10)+"\n")
-	addr, _, logs, _ := startServerAt(t, cfgPath)
+	addr, hup, logs, _ := startServerAt(t, cfgPath)
 	dir := t.TempDir()
 	reqPath := filepath.Join(dir, "config.toml")
 	writeFile(t, reqPath, baseConfig+"[revocation]\nredis = \""+url+"\"\nredis_resync = \"2s\"\nredis_required = true\n")
@@ -455,6 +455,24 @@ func TestRedisStartUnreachable(t *testing.T) {
 		t.Fatalf("bob's entry removed from Redis, still refused %v later", took)
 	}
 	wantRevoked(t, authAs(t, addr, "/auth", carol), "Redis changed: the file's entry")
+
+	// A config reload that keeps [revocation] redis keeps Redis' entries
+	// in force from the first request on; one that drops it drops them.
+	line = fmt.Sprintf("uid bob %d %d", time.Now().Unix()+1, time.Now().Unix())
+	cl.Set(ctx, "tktgate:rev:uid:bob", line, time.Hour)
+	cl.Publish(ctx, redisChannel, "tktgate:rev:uid:bob")
+	if ok, took := eventually(t, addr, "/auth", bob, 401); !ok {
+		t.Fatalf("bob's entry is not in force %v later", took)
+	}
+	hup <- syscall.SIGHUP
+	waitLog(t, logs, `"msg":"config reloaded"`, 1)
+	wantRevoked(t, authAs(t, addr, "/auth", bob), "the config reloaded: Redis' entry")
+	wantRevoked(t, authAs(t, addr, "/auth", carol), "the config reloaded: the file's entry")
+	cfgText, _ := os.ReadFile(cfgPath)
+	writeFile(t, cfgPath, strings.NewReplacer("redis = ", "# redis = ", "redis_resync = ", "# redis_resync = ").Replace(string(cfgText)))
+	waitLog(t, logs, `"msg":"config reloaded"`, 2)
+	wantUser(t, authAs(t, addr, "/auth", bob), "bob", "[revocation] redis removed: Redis' entry")
+	wantRevoked(t, authAs(t, addr, "/auth", carol), "[revocation] redis removed: the file's entry")
 }
 
 // What writers put in Redis: tktgate revoke's keys, values and TTLs
