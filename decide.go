@@ -45,6 +45,9 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 			return why
 		}
 		s.admitGuest(&ctx.Response.Header, st, p, err, now)
+		if err == verifier.ErrExpired { // cleared
+			s.checkTicketCookie(req, p, scheme, now)
+		}
 		why = reasonGuest
 	}
 	if !verifier.HasToken(tk.Tokens, p.Tokens) {
@@ -58,6 +61,9 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 	approve(&ctx.Response.Header, st, p)
 	if tk.NeedsRefresh || fromURL { // rare: no call on the usual approval
 		why = s.refresh(&ctx.Response.Header, st, p, ip, now, fromURL, guest, why)
+		if st.setCookie {
+			s.checkTicketCookie(req, p, scheme, now)
+		}
 	}
 	return why
 }
@@ -123,6 +129,7 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, st *state, p *policy, err erro
 		return true
 	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
 		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
+		s.checkTicketCookie(&ctx.Request.Header, p, scheme, now)
 		target := p.TimeoutURL
 		if p.PostTimeoutURL != "" && isPOST(&ctx.Request.Header) {
 			target = p.PostTimeoutURL

@@ -58,6 +58,9 @@ type Server struct {
 	// misconfigured nginx location logs once, not on every request.
 	unknownMu sync.Mutex
 	unknown   map[string]bool
+	// cookieWarned holds when each of checkTicketCookie's warnings was
+	// last logged (unix nanoseconds).
+	cookieWarned [numCookieWarnings]atomic.Int64
 }
 
 func newServer(log *slog.Logger, m *metrics) *Server {
