@@ -70,9 +70,10 @@ type browserSite struct {
 // old/new pairs of edit replaced in its config (tktgateConfig's).
 func startBrowserSite(t *testing.T, file string, shape loginShape, keys string, edit ...string) *browserSite {
 	t.Helper()
-	s := &browserSite{shape: shape, login: startLoginApp(t, shape.domain)}
+	// The tab first: without chromium the test skips before starting
+	// anything else.
+	s := &browserSite{tab: newTab(t), shape: shape, login: startLoginApp(t, shape.domain)}
 	s.gate, s.port = s.addSite(t, file, keys, edit...)
-	s.tab = newTab(t)
 	return s
 }
 
@@ -351,35 +352,68 @@ func checkRefreshMismatch(t *testing.T, s *browserSite) {
 // 3. Single sign-on across domains: a site outside the login's cookie
 // domain gets the ticket in its URL (?auth_tkt=, as Apache::AuthTkt's
 // login CGI sends it), tktgate lets it in and hands the ticket back as
-// that site's own cookie, which the next pages use.
+// that site's own cookie, which the next pages use. As with mod_auth_tkt
+// the ticket stays in the address bar, unless url_ticket_redirect sends
+// the browser on to the same page without it.
 func TestBrowserURLTicket(t *testing.T) {
 	t.Parallel()
 	for _, file := range siteFiles {
-		t.Run(file, func(t *testing.T) {
-			t.Parallel()
-			s := startBrowserSite(t, file, domainLogin, domainKey(domainLogin))
-			_, port := s.addSite(t, file, "")
-			other := "http://" + otherHost + ":" + port
-			page := other + "/shop?item=1"
-			s.open(page)
-			s.wantBack(s.loginURL(""), page)
-			s.signIn("alice", "editor", 0, other+"/shop")
-			app := s.wantUser("alice")
-			if !strings.HasPrefix(app.URI, "/shop?item=1&auth_tkt=") {
-				t.Errorf("the application got %q; want the page with the URL ticket", app.URI)
-			}
-			tickets := s.tickets(page)
-			if len(tickets) != 1 || tickets[0].Domain != otherHost {
-				t.Fatalf("the jar holds %s for %s; want one host-only auth_tkt", describe(tickets), otherHost)
-			}
-			if got := s.tickets(s.page("/")); len(got) != 1 || got[0].Domain != "."+siteDomain {
-				t.Errorf("the jar holds %s for %s; want the login's Domain cookie", describe(got), siteHost)
-			}
-			s.open(other + "/cart")
-			if sent := s.wantUser("alice").sentTickets(); len(sent) != 1 {
-				t.Errorf("the next page was asked for with auth_tkt %s; want the URL ticket's cookie", describeSent(sent))
-			}
-		})
+		for _, redirect := range []bool{false, true} {
+			t.Run(file+", url_ticket_redirect "+strconv.FormatBool(redirect), func(t *testing.T) {
+				t.Parallel()
+				checkURLTicket(t, file, redirect)
+			})
+		}
+	}
+}
+
+func checkURLTicket(t *testing.T, file string, redirect bool) {
+	s := startBrowserSite(t, file, domainLogin, domainKey(domainLogin))
+	_, port := s.addSite(t, file, "url_ticket_redirect = "+strconv.FormatBool(redirect)+"\n")
+	other := "http://" + otherHost + ":" + port
+	page := other + "/shop?item=1"
+	s.open(page)
+	s.wantBack(s.loginURL(""), page)
+	s.signIn("alice", "editor", 0, other+"/shop")
+	app := s.wantUser("alice")
+	if redirect {
+		if got := s.location(); got != page {
+			t.Errorf("signed in, the tab shows %s; want %s, without the ticket", got, page)
+		}
+		if app.URI != "/shop?item=1" {
+			t.Errorf("the application got %q; want the page without the ticket", app.URI)
+		}
+	} else {
+		if got := s.location(); !strings.HasPrefix(got, page+"&auth_tkt=") {
+			t.Errorf("signed in, the tab shows %s; want %s&auth_tkt=...", got, page)
+		}
+		if !strings.HasPrefix(app.URI, "/shop?item=1&auth_tkt=") {
+			t.Errorf("the application got %q; want the page with the URL ticket", app.URI)
+		}
+	}
+	// Redirects leave no entry in the history: with url_ticket_redirect,
+	// no page the user can go back to holds the ticket.
+	var inHistory []string
+	for _, e := range run(s.tab, "read the history", chromedp.NavigationEntries()).Entries {
+		if strings.Contains(e.URL, "auth_tkt=") {
+			inHistory = append(inHistory, e.URL)
+		}
+	}
+	if redirect && len(inHistory) > 0 {
+		t.Errorf("the history holds %d pages with a ticket in the URL; want none", len(inHistory))
+	} else if !redirect && len(inHistory) == 0 {
+		t.Errorf("the history holds no page with a ticket in the URL; want the one signed in to, as mod_auth_tkt leaves it")
+	}
+	tickets := s.tickets(page)
+	if len(tickets) != 1 || tickets[0].Domain != otherHost {
+		t.Fatalf("the jar holds %s for %s; want one host-only auth_tkt", describe(tickets), otherHost)
+	}
+	if got := s.tickets(s.page("/")); len(got) != 1 || got[0].Domain != "."+siteDomain {
+		t.Errorf("the jar holds %s for %s; want the login's Domain cookie", describe(got), siteHost)
+	}
+	s.open(other + "/cart")
+	if sent := s.wantUser("alice").sentTickets(); len(sent) != 1 {
+		t.Errorf("the next page was asked for with auth_tkt %s; want the URL ticket's cookie", describeSent(sent))
 	}
 }
 
@@ -439,9 +473,11 @@ func TestBrowserForbidden(t *testing.T) {
 	}
 }
 
-// 6. cookie_secure on a site served over plain http, as README's
-// cookie_secure says: the browser drops the refreshed ticket's Secure
+// 6. cookie_secure on a site served over plain http, as README's "Cookies
+// in the browser" says: the browser drops the refreshed ticket's Secure
 // cookie and keeps sending the login's, until it expires; tktgate warns.
+// On http://localhost the same cookie is kept (chromium treats loopback
+// addresses as secure), which is why a test there shows nothing.
 func TestBrowserSecureCookieOverHTTP(t *testing.T) {
 	t.Parallel()
 	s := startBrowserSite(t, "tktgate.conf", hostLogin, "cookie_secure = true\n")
@@ -461,5 +497,12 @@ func TestBrowserSecureCookieOverHTTP(t *testing.T) {
 	}
 	if !strings.Contains(s.gate.log.String(), "cookie_secure is on but") {
 		t.Errorf("tktgate did not warn about cookie_secure over http:\n%s", s.gate.log.String())
+	}
+
+	local := "http://localhost:" + s.port + "/work"
+	s.open(local)
+	s.signIn("alice", "editor", refreshAge, local)
+	if got := s.tickets(local); len(got) != 1 || !got[0].Secure {
+		t.Errorf("on localhost the jar holds %s; want the refreshed Secure cookie", describe(got))
 	}
 }
