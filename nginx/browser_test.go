@@ -51,8 +51,10 @@ var (
 	selfLogin = loginShape{"Domain=www.site.test from the site's /login", siteHost, true}
 )
 
-// The shipped nginx site files the browser tests run on.
-var siteFiles = []string{"tktgate.conf", "tktgate-cached.conf"}
+// The shipped nginx sites the browser tests run on: tktgate.conf with the
+// auth snippet tktgate-auth.conf, and with tktgate-auth-cached.conf (nginx
+// caches tktgate's approvals).
+var siteFiles = []string{"tktgate-auth.conf", "tktgate-auth-cached.conf"}
 
 // browserSite is a chromium tab, the login service, and a site: nginx on
 // a shipped site file in front of tktgate. More sites on the same login
@@ -65,8 +67,8 @@ type browserSite struct {
 	port  string // nginx's
 }
 
-// startBrowserSite starts the login service of shape, a tab, and a site
-// on file whose tktgate has keys added to its [ticket] table and the
+// startBrowserSite starts a tab, the login service of shape, and a site
+// with the auth snippet file whose tktgate has keys added to its [ticket] table and the
 // old/new pairs of edit replaced in its config (tktgateConfig's).
 func startBrowserSite(t *testing.T, file string, shape loginShape, keys string, edit ...string) *browserSite {
 	t.Helper()
@@ -106,16 +108,16 @@ func (s *browserSite) addSite(t *testing.T, file, keys string, edit ...string) (
 	return g, port
 }
 
-// startShippedSite runs nginx on the shipped site file with tktgate at
-// gate and the application at app, as nginx_test.go renders it, and
-// returns its address.
-func startShippedSite(t *testing.T, file, gate, app string) string {
+// startShippedSite runs nginx on the shipped files with the auth snippet
+// auth, tktgate at gate and the application at app, as nginx_test.go
+// renders them, and returns its address.
+func startShippedSite(t *testing.T, auth, gate, app string) string {
 	t.Helper()
-	repl := []string{shippedGate, gate, shippedApp, app}
-	if file == "tktgate-cached.conf" {
-		repl = append(repl, "/var/lib/nginx/tktgate-cache", filepath.Join(t.TempDir(), "cache"))
+	cache := ""
+	if auth == "tktgate-auth-cached.conf" {
+		cache = filepath.Join(t.TempDir(), "cache")
 	}
-	return startNginx(t, render(t, file, repl...))
+	return startNginxFiles(t, shippedFiles(t, "tktgate-upstream.conf", []string{shippedGate, gate}, cache, shippedApp, app))
 }
 
 // page is the address of path on the first site.
@@ -159,6 +161,7 @@ func (s *browserSite) app() *seen {
 	if text == "" || json.Unmarshal([]byte(text), &v) != nil {
 		s.t.Fatalf("the tab shows %s: %q; want the application's page", s.location(), s.text())
 	}
+	v.URI = hideTicket(v.URI)
 	return &v
 }
 
@@ -297,9 +300,9 @@ func TestBrowserRefresh(t *testing.T) {
 	}
 	mismatch := map[loginShape]string{domainLogin: "", hostLogin: domainKey(domainLogin), selfLogin: ""}
 	for _, shape := range shapes {
-		t.Run("tktgate.conf, "+shape.name+", tktgate's "+strings.TrimSpace(mismatch[shape]), func(t *testing.T) {
+		t.Run(siteFiles[0]+", "+shape.name+", tktgate's "+strings.TrimSpace(mismatch[shape]), func(t *testing.T) {
 			t.Parallel()
-			checkRefreshMismatch(t, startBrowserSite(t, "tktgate.conf", shape, mismatch[shape]))
+			checkRefreshMismatch(t, startBrowserSite(t, siteFiles[0], shape, mismatch[shape]))
 		})
 	}
 }
@@ -384,10 +387,10 @@ func checkURLTicket(t *testing.T, file string, redirect bool) {
 			t.Errorf("the application got %q; want the page without the ticket", app.URI)
 		}
 	} else {
-		if got := s.location(); !strings.HasPrefix(got, page+"&auth_tkt=") {
-			t.Errorf("signed in, the tab shows %s; want %s&auth_tkt=...", got, page)
+		if got := s.location(); got != page+"&auth_tkt=TICKET" {
+			t.Errorf("signed in, the tab shows %s; want %s&auth_tkt=TICKET", got, page)
 		}
-		if !strings.HasPrefix(app.URI, "/shop?item=1&auth_tkt=") {
+		if app.URI != "/shop?item=1&auth_tkt=TICKET" {
 			t.Errorf("the application got %q; want the page with the URL ticket", app.URI)
 		}
 	}
@@ -480,7 +483,7 @@ func TestBrowserForbidden(t *testing.T) {
 // addresses as secure), which is why a test there shows nothing.
 func TestBrowserSecureCookieOverHTTP(t *testing.T) {
 	t.Parallel()
-	s := startBrowserSite(t, "tktgate.conf", hostLogin, "cookie_secure = true\n")
+	s := startBrowserSite(t, siteFiles[0], hostLogin, "cookie_secure = true\n")
 	page := s.page("/work")
 	s.open(page)
 	s.signIn("alice", "editor", refreshAge, page)

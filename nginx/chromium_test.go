@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -131,17 +132,24 @@ func (tb *tab) open(url string) {
 	tb.do("open "+url, chromedp.Navigate(url))
 }
 
-// location is the address the tab shows.
+// location is the address the tab shows, with hideTicket.
 func (tb *tab) location() string {
 	tb.t.Helper()
-	return run(tb, "read the address", chromedp.Location())
+	return hideTicket(run(tb, "read the address", chromedp.Location()))
 }
 
-// text is the page's visible text.
+// text is the page's visible text, with hideTicket.
 func (tb *tab) text() string {
 	tb.t.Helper()
-	return run(tb, "read the page", chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	return hideTicket(run(tb, "read the page", chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`)))
 }
+
+// urlTicket is a ticket in a URL, raw, escaped or JSON-escaped.
+var urlTicket = regexp.MustCompile(`auth_tkt=[^&"\s]+`)
+
+// hideTicket replaces the tickets in URLs by "auth_tkt=TICKET", so that
+// the tests can show addresses and compare them, and never show a ticket.
+func hideTicket(s string) string { return urlTicket.ReplaceAllString(s, "auth_tkt=TICKET") }
 
 // waitURL waits until the tab has loaded a page whose address starts with
 // prefix, after a click or a form submission that navigates.
@@ -158,7 +166,7 @@ func (tb *tab) waitURL(prefix string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.t.Fatalf("the tab shows %q (%s, %v); want a loaded page at %s...", u, state, err, prefix)
+			tb.t.Fatalf("the tab shows %q (%s, %v); want a loaded page at %s...", hideTicket(u), state, err, prefix)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
