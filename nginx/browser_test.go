@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,11 @@ import (
 // tests (nginx_test.go) check each answer; these check what a browser
 // makes of them: which cookies it keeps under which Domain and Secure
 // rules, which one it sends first, where the redirects leave it.
+//
+// The TestBrowser functions are not parallel: they run before the
+// parallel tests of the package, whose timing checks (cache entries that
+// last a second) the browser's load would upset. Their cases run at once
+// (concurrently).
 
 // The host names (all 127.0.0.1, chromiumHostRules): the site and the
 // login service share the parent domain site.test; www.other.test is
@@ -68,8 +74,9 @@ type browserSite struct {
 }
 
 // startBrowserSite starts a tab, the login service of shape, and a site
-// with the auth snippet file whose tktgate has keys added to its [ticket] table and the
-// old/new pairs of edit replaced in its config (tktgateConfig's).
+// with the auth snippet file, whose tktgate has keys added to its
+// [ticket] table and the old/new pairs of edit replaced in its config
+// (tktgateConfig's).
 func startBrowserSite(t *testing.T, file string, shape loginShape, keys string, edit ...string) *browserSite {
 	t.Helper()
 	// The tab first: without chromium the test skips before starting
@@ -125,8 +132,8 @@ func (s *browserSite) page(path string) string {
 	return "http://" + siteHost + ":" + s.port + path
 }
 
-// loginURL is where tktgate sends the browser to sign in; timeout and
-// unauth pages are beside it, under /public/.
+// loginURL is where tktgate sends the browser to sign in, for a site at
+// siteOrigin.
 func (s *browserSite) loginURL(siteOrigin string) string {
 	if s.shape.onSite {
 		return siteOrigin + "/login"
@@ -134,6 +141,8 @@ func (s *browserSite) loginURL(siteOrigin string) string {
 	return "http://" + loginHost + ":" + s.login.port() + "/login"
 }
 
+// pageURL is the timeout or unauth page (name) beside the login page,
+// under /public/.
 func (s *browserSite) pageURL(siteOrigin, name string) string {
 	return strings.TrimSuffix(s.loginURL(siteOrigin), "/login") + "/public/" + name
 }
@@ -143,12 +152,14 @@ func (s *browserSite) pageURL(siteOrigin, name string) string {
 // whose address starts with next.
 func (s *browserSite) signIn(uid, tokens string, age time.Duration, next string) {
 	s.t.Helper()
-	s.do("sign in",
+	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.SetValue(chromedp.ID("uid"), uid),
-		chromedp.SetValue(chromedp.ID("tokens"), tokens),
 		chromedp.SetValue(chromedp.ID("age"), strconv.Itoa(int(age/time.Second))),
-		chromedp.Click(chromedp.ID("signin")),
-	)
+	}
+	if tokens != "" { // the field is empty; chromedp refuses to set ""
+		steps = append(steps, chromedp.SetValue(chromedp.ID("tokens"), tokens))
+	}
+	s.do("sign in", append(steps, chromedp.Click(chromedp.ID("signin")))...)
 	s.waitURL(next)
 }
 
@@ -219,6 +230,24 @@ func (s *browserSite) wantBack(target, page string) {
 	}
 }
 
+// concurrent runs subtests at once, each in a goroutine of its own.
+// Unlike t.Parallel they do not queue for go test's -parallel slots (as
+// many as CPUs): a browser test mostly waits, for the browser or for a
+// ticket to expire.
+type concurrent struct {
+	t  *testing.T
+	wg sync.WaitGroup
+}
+
+func concurrently(t *testing.T) *concurrent { return &concurrent{t: t} }
+
+func (c *concurrent) run(name string, f func(t *testing.T)) {
+	c.wg.Go(func() { c.t.Run(name, f) })
+}
+
+// wait waits for every case run started.
+func (c *concurrent) wait() { c.wg.Wait() }
+
 // tickets are the auth_tkt cookies the browser would send to url.
 func (s *browserSite) tickets(url string) []*network.Cookie {
 	return named(s.cookies(url), "auth_tkt")
@@ -250,11 +279,11 @@ func domainKey(shape loginShape) string {
 // signed in, back on the very page, query string and all; the
 // application knows the user.
 func TestBrowserSignIn(t *testing.T) {
-	t.Parallel()
+	c := concurrently(t)
+	defer c.wait()
 	for _, file := range siteFiles {
 		for _, shape := range []loginShape{domainLogin, hostLogin} {
-			t.Run(file+", "+shape.name, func(t *testing.T) {
-				t.Parallel()
+			c.run(file+", "+shape.name, func(t *testing.T) {
 				s := startBrowserSite(t, file, shape, domainKey(shape))
 				page := s.page("/some/page?x=1&y=a%20b&z=%C3%A9")
 				s.open(page)
@@ -285,23 +314,22 @@ func TestBrowserSignIn(t *testing.T) {
 // the new one: when tktgate's domain is the login cookie's, the refreshed
 // cookie replaces the login's, whatever its shape. When they differ the
 // browser keeps both and sends the login's, older, first; mod_auth_tkt
-// and tktgate read the first: README's "Cookie domain" says so, and
-// tktgate warns.
+// and tktgate read the first: README's "Cookies in the browser" says so,
+// and tktgate warns.
 func TestBrowserRefresh(t *testing.T) {
-	t.Parallel()
+	c := concurrently(t)
+	defer c.wait()
 	shapes := []loginShape{domainLogin, hostLogin, selfLogin}
 	for _, file := range siteFiles {
 		for _, shape := range shapes {
-			t.Run(file+", "+shape.name+", the same domain", func(t *testing.T) {
-				t.Parallel()
+			c.run(file+", "+shape.name+", the same domain", func(t *testing.T) {
 				checkRefreshReplaces(t, startBrowserSite(t, file, shape, domainKey(shape)))
 			})
 		}
 	}
 	mismatch := map[loginShape]string{domainLogin: "", hostLogin: domainKey(domainLogin), selfLogin: ""}
 	for _, shape := range shapes {
-		t.Run(siteFiles[0]+", "+shape.name+", tktgate's "+strings.TrimSpace(mismatch[shape]), func(t *testing.T) {
-			t.Parallel()
+		c.run(siteFiles[0]+", "+shape.name+", tktgate's "+strings.TrimSpace(mismatch[shape]), func(t *testing.T) {
 			checkRefreshMismatch(t, startBrowserSite(t, siteFiles[0], shape, mismatch[shape]))
 		})
 	}
@@ -359,17 +387,20 @@ func checkRefreshMismatch(t *testing.T, s *browserSite) {
 // the ticket stays in the address bar, unless url_ticket_redirect sends
 // the browser on to the same page without it.
 func TestBrowserURLTicket(t *testing.T) {
-	t.Parallel()
+	c := concurrently(t)
+	defer c.wait()
 	for _, file := range siteFiles {
 		for _, redirect := range []bool{false, true} {
-			t.Run(file+", url_ticket_redirect "+strconv.FormatBool(redirect), func(t *testing.T) {
-				t.Parallel()
+			c.run(file+", url_ticket_redirect "+strconv.FormatBool(redirect), func(t *testing.T) {
 				checkURLTicket(t, file, redirect)
 			})
 		}
 	}
 }
 
+// checkURLTicket signs in on login.site.test from a page of a second
+// site, www.other.test, whose tktgate has url_ticket_redirect as redirect
+// says.
 func checkURLTicket(t *testing.T, file string, redirect bool) {
 	s := startBrowserSite(t, file, domainLogin, domainKey(domainLogin))
 	_, port := s.addSite(t, file, "url_ticket_redirect = "+strconv.FormatBool(redirect)+"\n")
@@ -421,17 +452,19 @@ func checkURLTicket(t *testing.T, file string, redirect bool) {
 }
 
 // 4. A ticket that expires while the user works (timeout 1h, refresh
-// off: signed 3597 s before): the next page sends the browser to the
+// off: signed 3594 s before): the next page sends the browser to the
 // timeout page, with back=, and the cookie is gone from the jar.
 func TestBrowserExpiry(t *testing.T) {
-	t.Parallel()
+	c := concurrently(t)
+	defer c.wait()
 	for _, file := range siteFiles {
 		for _, shape := range []loginShape{domainLogin, hostLogin} {
-			t.Run(file+", "+shape.name, func(t *testing.T) {
-				t.Parallel()
+			c.run(file+", "+shape.name, func(t *testing.T) {
 				s := startBrowserSite(t, file, shape, domainKey(shape), "timeout_refresh = 0.5", "timeout_refresh = 0")
 				s.open(s.page("/work"))
-				s.signIn("alice", "editor", time.Hour-3*time.Second, s.page("/work"))
+				// Six seconds to live: time for the page after the
+				// sign-in on a busy machine.
+				s.signIn("alice", "editor", time.Hour-6*time.Second, s.page("/work"))
 				s.wantUser("alice")
 				got := s.tickets(s.page("/"))
 				if len(got) != 1 {
@@ -454,11 +487,11 @@ func TestBrowserExpiry(t *testing.T) {
 // 5. A valid ticket without the admin token, at the admin location: the
 // unauth page, with back=; the ticket stays, and serves elsewhere.
 func TestBrowserForbidden(t *testing.T) {
-	t.Parallel()
+	c := concurrently(t)
+	defer c.wait()
 	for _, file := range siteFiles {
 		for _, shape := range []loginShape{domainLogin, hostLogin} {
-			t.Run(file+", "+shape.name, func(t *testing.T) {
-				t.Parallel()
+			c.run(file+", "+shape.name, func(t *testing.T) {
 				s := startBrowserSite(t, file, shape, domainKey(shape))
 				admin := s.page("/admin/users?sort=name")
 				s.open(admin)
@@ -482,7 +515,6 @@ func TestBrowserForbidden(t *testing.T) {
 // On http://localhost the same cookie is kept (chromium treats loopback
 // addresses as secure), which is why a test there shows nothing.
 func TestBrowserSecureCookieOverHTTP(t *testing.T) {
-	t.Parallel()
 	s := startBrowserSite(t, siteFiles[0], hostLogin, "cookie_secure = true\n")
 	page := s.page("/work")
 	s.open(page)
