@@ -87,8 +87,8 @@ const (
 )
 
 // checkTicketCookie runs where tktgate sets or clears the ticket cookie
-// (rare: a refresh, a URL ticket, an expired ticket) and warns when the
-// browser will not use that cookie as meant:
+// (rare: a refresh, a URL ticket, an expired or revoked ticket) and warns
+// when the browser will not use that cookie as meant:
 //
 //   - The request carried several ticket cookies. A browser keeps one
 //     cookie per name, domain and path: a refreshed cookie whose domain

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +29,8 @@ func TestCountCookies(t *testing.T) {
 
 // A ticket cookie that the browser will not use as meant is worth a
 // warning, once a minute: several ticket cookies (the refreshed or
-// cleared one does not replace the login's, README "Cookie domain"), and
-// a Secure cookie on a page asked for over plain http.
+// cleared one does not replace the login's: README, "Cookies in the
+// browser"), and a Secure cookie on a page asked for over plain http.
 func TestTicketCookieWarnings(t *testing.T) {
 	config := strings.Replace(baseConfig, `timeout = "2h"`, "timeout = \"2h\"\ncookie_secure = true", 1)
 	sign := signer(t, verifier.Options{})
@@ -39,10 +41,15 @@ func TestTicketCookieWarnings(t *testing.T) {
 	const https, http = "X-Original-URL: https://app.example.com/", "X-Original-URL: http://app.example.com/"
 	const several, secure = "several ticket cookies", "cookie_secure is on but"
 	count := func(logs, msg string) int { return strings.Count(logs, msg) }
+	// bob's tickets of before an hour ago are revoked.
+	list := filepath.Join(t.TempDir(), "revocations")
+	writeFile(t, list, fmt.Sprintf("uid bob %d\n", now.Add(-time.Hour).Unix()))
+	revoked := fmt.Sprintf("\n[revocation]\nfile = %q\n", list)
+	bob := sign("bob", "", "", "127.0.0.1", now.Add(-90*time.Minute))
 
 	f := func(name string, wantStatus, wantSeveral, wantSecure int, headers ...string) {
 		t.Helper()
-		addr, _, logs := startServer(t, config)
+		addr, _, logs := startServer(t, config+revoked)
 		for i := 0; i < 3; i++ { // once a minute, however many
 			if a := do(t, addr, "GET", "/auth", headers...); a.status != wantStatus || a.header.Get("Set-Cookie") == "" {
 				t.Fatalf("%s: status %d, Set-Cookie %q; want %d with a cookie", name, a.status, a.header.Get("Set-Cookie"), wantStatus)
@@ -62,4 +69,6 @@ func TestTicketCookieWarnings(t *testing.T) {
 	f("an expired ticket first, cleared", 401, 1, 0, https, "Cookie: auth_tkt="+expired+"; auth_tkt="+fresh)
 	f("refreshed over plain http", 200, 0, 1, http, "Cookie: auth_tkt="+aging)
 	f("cleared over plain http", 401, 0, 1, http, "Cookie: auth_tkt="+expired)
+	f("a revoked ticket first, cleared", 401, 1, 0, https, "Cookie: auth_tkt="+bob+"; auth_tkt="+fresh)
+	f("revoked, cleared over plain http", 401, 0, 1, http, "Cookie: auth_tkt="+bob)
 }

@@ -45,7 +45,7 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 			return why
 		}
 		s.admitGuest(&ctx.Response.Header, st, p, err, now)
-		if err == verifier.ErrExpired { // cleared
+		if err == verifier.ErrExpired || err == errRevoked { // cleared
 			s.checkTicketCookie(req, p, scheme, now)
 		}
 		why = reasonGuest
@@ -131,6 +131,7 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, st *state, p *policy, err erro
 	switch {
 	case err == errRevoked && !(p.GuestLogin && p.GuestFallback):
 		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
+		s.checkTicketCookie(&ctx.Request.Header, p, scheme, now)
 		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
 		return true
 	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
