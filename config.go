@@ -75,19 +75,22 @@ type Policy struct {
 	CookieName     string
 	Domain         string
 	CookieSecure   bool
-	CookieExpires  time.Duration // 0 = session cookie
-	Tokens         [][]byte      // any one of them grants access; empty = no requirement
-	LoginURL       string
-	TimeoutURL     string
-	PostTimeoutURL string
-	UnauthURL      string
-	BackArgName    string // "" = no back argument
-	BackCookieName string
-	GuestLogin     bool
-	GuestUser      string // may contain %U or %NU
-	GuestEmpty     bool   // guests are "", as with TKTAuthGuestEmpty
-	GuestFallback  bool
-	GuestCookie    bool
+	// URLTicketRedirect: a GET or HEAD with a URL ticket is answered with
+	// its cookie and a redirect to the same page without the ticket.
+	URLTicketRedirect bool
+	CookieExpires     time.Duration // 0 = session cookie
+	Tokens            [][]byte      // any one of them grants access; empty = no requirement
+	LoginURL          string
+	TimeoutURL        string
+	PostTimeoutURL    string
+	UnauthURL         string
+	BackArgName       string // "" = no back argument
+	BackCookieName    string
+	GuestLogin        bool
+	GuestUser         string // may contain %U or %NU
+	GuestEmpty        bool   // guests are "", as with TKTAuthGuestEmpty
+	GuestFallback     bool
+	GuestCookie       bool
 	// UserDataHeaders copy fields of JSON user data (passport dialect
 	// with passport_json_user_data) into response headers.
 	UserDataHeaders []UserDataHeader

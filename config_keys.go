@@ -167,6 +167,11 @@ var locKeys = []locKey{
 	{name: "passport_json_user_data", table: "ticket", dialect: new(verifier.Passport),
 		value: boolValue(func(p *Policy) *bool { return &p.DialectOptions.PassportJSONUserData }),
 		dflt:  func(p *Policy) { p.DialectOptions.PassportJSONUserData = false }},
+	// No mod_auth_tkt equivalent: after a URL ticket, send the browser to
+	// the same page without it (README, "URL tickets").
+	{name: "url_ticket_redirect", table: "ticket", dialect: new(verifier.ModAuthTkt),
+		value: boolValue(func(p *Policy) *bool { return &p.URLTicketRedirect }),
+		dflt:  func(p *Policy) { p.URLTicketRedirect = false }},
 	{name: "user_data_headers", table: "ticket", dialect: new(verifier.Passport),
 		value: typed(func(c *compiler, k toml.Key, o *opt[map[string]string], p *Policy) {
 			if v, ok := get(c, k, o); ok {

@@ -37,6 +37,7 @@ var locSamples = map[string]string{
 	"passport_encode_user_data": `false`,
 	"passport_json_user_data":   `true`,
 	"user_data_headers":         `{ X-A = "a" }`,
+	"url_ticket_redirect":       `true`,
 }
 
 // locNeeds is what [ticket] must also hold for a sample to be valid.

@@ -45,6 +45,9 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 			return why
 		}
 		s.admitGuest(&ctx.Response.Header, st, p, err, now)
+		if err == verifier.ErrExpired || err == errRevoked { // cleared
+			s.checkTicketCookie(req, p, scheme, now)
+		}
 		why = reasonGuest
 	}
 	if !verifier.HasToken(tk.Tokens, p.Tokens) {
@@ -55,10 +58,19 @@ func (s *Server) decide(ctx *fasthttp.RequestCtx, snap *snapshot, p *policy, st 
 		s.redirect(ctx, st, p, target, scheme, host, uri, fasthttp.StatusForbidden)
 		return reasonTokenDenied
 	}
-	approve(&ctx.Response.Header, st, p)
-	if tk.NeedsRefresh || fromURL { // rare: no call on the usual approval
-		why = s.refresh(&ctx.Response.Header, st, p, ip, now, fromURL, guest, why)
+	if !tk.NeedsRefresh && !fromURL { // the usual approval
+		approve(&ctx.Response.Header, st, p)
+		return why
 	}
+	why = s.refresh(&ctx.Response.Header, st, p, ip, now, fromURL, guest, why)
+	if st.setCookie {
+		s.checkTicketCookie(req, p, scheme, now)
+	}
+	if fromURL && p.URLTicketRedirect && !guest && urlTicketSticks(req, p, scheme, host, len(st.tmp)) {
+		s.dropURLTicket(ctx, st, p, scheme, host, uri)
+		return reasonURLTicket
+	}
+	approve(&ctx.Response.Header, st, p)
 	return why
 }
 
@@ -119,10 +131,12 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, st *state, p *policy, err erro
 	switch {
 	case err == errRevoked && !(p.GuestLogin && p.GuestFallback):
 		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
+		s.checkTicketCookie(&ctx.Request.Header, p, scheme, now)
 		s.redirect(ctx, st, p, p.LoginURL, scheme, host, uri, fasthttp.StatusUnauthorized)
 		return true
 	case err == verifier.ErrExpired && !(p.GuestLogin && p.GuestFallback):
 		setCookie(&ctx.Response.Header, st, s.clearCookie(st.setc[:0], p, now))
+		s.checkTicketCookie(&ctx.Request.Header, p, scheme, now)
 		target := p.TimeoutURL
 		if p.PostTimeoutURL != "" && isPOST(&ctx.Request.Header) {
 			target = p.PostTimeoutURL
@@ -210,10 +224,13 @@ func setCookie(resp *fasthttp.ResponseHeader, st *state, c []byte) {
 	st.setCookie = true
 }
 
-// isPOST tells whether the user's request was a POST: from the proxy's
-// header, else the subrequest's own method (nginx's auth_request and
-// Envoy's ext_authz keep the original method).
-func isPOST(h *fasthttp.RequestHeader) bool {
+// isPOST tells whether the user's request was a POST.
+func isPOST(h *fasthttp.RequestHeader) bool { return string(userMethod(h)) == "POST" }
+
+// userMethod is the method of the user's request: from the proxy's
+// header, else the subrequest's own (nginx's auth_request and Envoy's
+// ext_authz keep the original method).
+func userMethod(h *fasthttp.RequestHeader) []byte {
 	m := h.PeekCanonical(headerXOriginalMethod)
 	if len(m) == 0 {
 		m = h.PeekCanonical(headerXForwardedMethod)
@@ -221,7 +238,7 @@ func isPOST(h *fasthttp.RequestHeader) bool {
 	if len(m) == 0 {
 		m = h.Method()
 	}
-	return string(m) == "POST"
+	return m
 }
 
 // guestUID expands mod_auth_tkt's %U (a random UUID) or %NU (its first N

@@ -17,7 +17,7 @@ import (
 // the whole auth handler: it must not panic, must answer only with the
 // documented statuses, and must never put a control byte into a header.
 func FuzzHandler(f *testing.F) {
-	cfg, err := ParseConfig([]byte(baseConfig+"[client_ip]\nheader = \"X-Forwarded-For\"\n[guest]\nuser = \"g-%8U\"\n"), "fuzz.toml")
+	cfg, err := ParseConfig([]byte(baseConfig+"[policy.strip]\nurl_ticket_redirect = true\n[client_ip]\nheader = \"X-Forwarded-For\"\n[guest]\nuser = \"g-%8U\"\n"), "fuzz.toml")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -27,6 +27,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("/auth", "auth_tkt="+good, "https://app.test/a?x=1&auth_tkt="+good, "10.0.0.1, 127.0.0.1")
 	f.Add("/auth/admin", "a=1; auth_tkt=; auth_tkt=\"x!y\"", "/rel?%zz;;==&", "::1")
 	f.Add("/auth/nosuch", "", "http://h/%0d%0a", "garbage")
+	f.Add("/auth/strip?redirect=1", "", "https://app.test//a\\b?x=1&auth_tkt="+good+"&y", "127.0.0.1")
 	f.Fuzz(func(t *testing.T, path, cookie, origURL, xff string) {
 		var req fasthttp.Request
 		raw := "GET " + sanitizeLine(path) + " HTTP/1.1\r\nHost: gate\r\nCookie: " + sanitizeLine(cookie) +
@@ -41,6 +42,10 @@ func FuzzHandler(f *testing.F) {
 		case 200, 401, 403, 404, 500:
 			if st == 500 && !strings.HasPrefix(string(ctx.Path()), "/auth/") {
 				t.Fatalf("500 for %q", ctx.Path())
+			}
+		case 302: // a denial, or a URL ticket's redirect, for Caddy and Traefik
+			if string(ctx.QueryArgs().Peek("redirect")) != "1" {
+				t.Fatalf("302 without ?redirect=1")
 			}
 		default:
 			t.Fatalf("status %d", st)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/tktgate/tktgate/verifier"
 )
 
 // TestLinearCost: no part of a request can make tktgate work harder than
@@ -79,11 +81,14 @@ func TestLinearCost(t *testing.T) {
 	}
 
 	dialects := []struct{ name, config string }{
-		{"mod_auth_tkt", baseConfig + "[policy.bk]\nback_cookie_name = \"bk\"\n"},
+		{"mod_auth_tkt", strings.Replace(baseConfig, "[ticket]", "[ticket]\nurl_ticket_redirect = true", 1) + "[policy.bk]\nback_cookie_name = \"bk\"\n"},
 		{"passport", strings.Replace(baseConfig, "[ticket]", "[ticket]\ndialect = \"passport\"\npassport_json_user_data = true", 1)},
 		{"pyramid", strings.Replace(strings.Replace(baseConfig, "[ticket]", "[ticket]\ndialect = \"pyramid\"", 1), "timeout_refresh = 0.5", "", 1)},
 	}
 	xff := "[client_ip]\nheader = \"X-Forwarded-For\"\ntrusted_proxies = [\"127.0.0.0/8\", \"1.2.3.4/32\"]\n"
+
+	sign := signer(t, verifier.Options{})
+	urlTicket := sign("uma", "", "", "127.0.0.1", time.Now())
 
 	type place struct {
 		name    string
@@ -105,6 +110,10 @@ func TestLinearCost(t *testing.T) {
 		{"query", false, func(_, v string) string { return "X-Original-URL: https://app.test/p?" + v + "\r\n" }},
 		{"url-ticket", true, func(name, v string) string { return "X-Original-URL: https://app.test/p?" + name + "=" + v + "\r\n" }},
 		{"path", false, func(_, v string) string { return "X-Original-URL: https://app.test/" + v + "\r\n" }},
+		// A valid URL ticket: url_ticket_redirect writes the page without it.
+		{"url-ticket-redirect", false, func(name, v string) string {
+			return "X-Original-URL: https://app.test/" + v + "?" + v + "&" + name + "=" + urlTicket + "&" + v + "\r\n"
+		}},
 		{"forwarded-uri", false, func(_, v string) string {
 			return "X-Forwarded-Proto: " + v + "\r\nX-Forwarded-Host: " + v + "\r\nX-Forwarded-Uri: /" + v + "\r\n"
 		}},
@@ -123,6 +132,13 @@ func TestLinearCost(t *testing.T) {
 			}
 			s, ctx := linearServer(t, config)
 			cookieName := string(s.snap.Load().def.cookieName)
+			if p.name == "url-ticket-redirect" {
+				// The place is what it says: the redirect's answer.
+				costPerRequest(t, s, ctx, p.req(cookieName, "a"))
+				if ctx.Response.StatusCode() != 401 || len(ctx.Response.Header.Peek("Location")) == 0 {
+					t.Fatalf("url-ticket-redirect: status %d, Location %q; want the redirect", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Location"))
+				}
+			}
 			shapes := map[string]func(int) string{}
 			for _, u := range units {
 				shapes[fmt.Sprintf("%q", u)] = func(n int) string { return strings.Repeat(u, n/len(u)+1)[:n] }

@@ -33,10 +33,11 @@ const (
 	reasonRefreshed
 	reasonUnspecifiedIP
 	reasonRevoked
+	reasonURLTicket // accepted from the URL, and redirected without it
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip", "revoked"}
+var reasonNames = [numReasons]string{"ok", "guest", "no_ticket", "malformed", "bad_digest", "ip_mismatch", "expired", "future", "token_denied", "old_secret", "refreshed", "unspecified_ip", "revoked", "url_ticket"}
 
 // String is the reason's metric label.
 func (r reason) String() string { return reasonNames[r] }
@@ -56,7 +57,7 @@ func (r reason) status() int {
 // held (or on a guest ticket tktgate made): its uid names the user.
 func (r reason) verified() bool {
 	switch r {
-	case reasonOK, reasonGuest, reasonOldSecret, reasonRefreshed, reasonExpired, reasonFuture, reasonTokenDenied, reasonRevoked:
+	case reasonOK, reasonGuest, reasonOldSecret, reasonRefreshed, reasonExpired, reasonFuture, reasonTokenDenied, reasonRevoked, reasonURLTicket:
 		return true
 	}
 	return false

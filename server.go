@@ -72,6 +72,9 @@ type Server struct {
 	redis        *redisRunner
 	redisSynced  atomic.Bool
 	redisWaiting atomic.Bool
+	// cookieWarned holds when each of checkTicketCookie's warnings was
+	// last logged (unix nanoseconds).
+	cookieWarned [numCookieWarnings]atomic.Int64
 }
 
 func newServer(log *slog.Logger, m *metrics) *Server {

@@ -9,8 +9,8 @@
 #
 # Environment:
 #   TKTGATE_REQUIRE_E2E=0   let tests skip when Apache/nginx/perl/python/
-#                           kubectl are missing instead of failing
-#                           (default 1).
+#                           chromium/kubectl are missing instead of
+#                           failing (default 1).
 #   FUZZTIME=10s            how long each fuzz target runs.
 #   SKIP_INSTALL=1          do not apt-get anything.
 set -uo pipefail
@@ -24,8 +24,9 @@ FUZZTIME="${FUZZTIME:-10s}"
 STATICCHECK_VERSION=v0.8.2
 GOVULNCHECK_VERSION=v1.9.0
 
-# Debian packages the end-to-end and interop tests drive.
-PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light libnginx-mod-http-set-misc libnginx-mod-http-lua caddy python3-yaml wrk perl python3-paste python3-pyramid systemd redis-server python3-redis)
+# Debian packages the end-to-end and interop tests drive (chromium: the
+# browser tests, nginx/browser_test.go).
+PACKAGES=(apache2 libapache2-mod-auth-tkt nginx-light libnginx-mod-http-set-misc libnginx-mod-http-lua caddy chromium python3-yaml wrk perl python3-paste python3-pyramid systemd redis-server python3-redis)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

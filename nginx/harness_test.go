@@ -29,6 +29,7 @@ var tktgate = e2e.Binary{Root: ".."}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopChromium()
 	tktgate.Remove()
 	os.Exit(code)
 }
