@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -130,3 +131,10 @@ func (c *compiler) compileRedis(rr *rawRevocation, cfg *Config) {
 	setBool(c, key("revocation", "redis_required"), &rr.RedisRequired, &src.Required)
 	cfg.Redis = src
 }
+
+// String is the source for messages: its URL, never the password (%v of
+// a RedisSource would otherwise print it).
+func (r RedisSource) String() string { return r.URL }
+
+// GoString is String for %#v.
+func (r RedisSource) GoString() string { return "RedisSource{URL: " + strconv.Quote(r.URL) + "}" }

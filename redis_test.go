@@ -489,6 +489,9 @@ func TestRedisWritersAndValues(t *testing.T) {
 	cfgPath := filepath.Join(dir, "config.toml")
 	writeFile(t, cfgPath, redisGateConfig(rs.url(), "1s", "redis_password_file = \"redis-password\"\n"))
 	addr, _, logs, _ := startServerAt(t, cfgPath)
+	if cfg, err := LoadConfig(cfgPath); err != nil || strings.Contains(fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg.Redis), password) {
+		t.Errorf("the config, printed, shows the Redis password (or does not load: %v)", err)
+	}
 	sign := signer(t, verifier.Options{})
 	ts := time.Now().Add(-5 * time.Second)
 	erin := sign("erin smith", "", "", "127.0.0.1", ts)
