@@ -3,7 +3,9 @@
 package main
 
 import (
+	"context"
 	"testing"
+	"time"
 )
 
 // The auth hot path (find the cookie, verify, write the headers, count)
@@ -44,6 +46,28 @@ func TestHandlerAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, run); n != 0 {
 		t.Errorf("with a revocation list: the handler allocates %v times per request", n)
+	}
+	// The same list with Redis' entries joined to it (the union a
+	// [revocation] redis source installs): alice let through, then
+	// refused by a uid entry from Redis, without allocating either way.
+	srv, ctx, run := handlerFixture(t, baseConfig+revocationFile(t, 100000, true)+"redis = \"redis://127.0.0.1:1/0\"\n", "")
+	src := *srv.snap.Load().cfg.Redis
+	now := time.Now().Unix()
+	srv.setRedisRevocations(context.Background(), src, []revEntry{{kind: revUID, uid: "bob", at: now + 1, made: now}})
+	run()
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("with file and Redis entries: status %d", ctx.Response.StatusCode())
+	}
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("with file and Redis entries: the handler allocates %v times per request", n)
+	}
+	srv.setRedisRevocations(context.Background(), src, []revEntry{{kind: revUID, uid: "alice", at: now + 1, made: now}})
+	run()
+	if ctx.Response.StatusCode() != 401 {
+		t.Fatalf("alice revoked in Redis: status %d", ctx.Response.StatusCode())
+	}
+	if n := testing.AllocsPerRun(200, run); n != 0 {
+		t.Errorf("alice revoked in Redis: the handler allocates %v times per request", n)
 	}
 	// Denials too: a flood of bad cookies must not create garbage.
 	_, ctx, run = handlerFixture(t, baseConfig, "")
