@@ -1251,13 +1251,16 @@ func hSlowloris(t *testing.T, s *hSuite) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			// Before the dial: the gate's clock starts when it accepts,
+			// and on a loaded machine this goroutine may run again
+			// long after that (closed "after 825ms" of a 1s timeout).
+			start := time.Now()
 			c, err := rawhttp.Dial("tcp", g.addr, 2*time.Second)
 			if err != nil {
 				results[i].err = err
 				return
 			}
 			defer c.Close()
-			start := time.Now()
 			c.SetDeadline(start.Add(6 * readTimeout))
 			var trickle string
 			switch i % 4 {
