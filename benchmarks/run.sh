@@ -15,8 +15,11 @@
 # Environment: BENCH_MICRO=0|1 and BENCH_PROFILE=0|1 turn the verifier
 # micro-benchmarks and the profiles (full mode only by default) off or on.
 # BENCH_ONLY=audit runs comparisons 1, 2 and 7 (the audit log's cost)
-# alone and writes benchmarks/out/results-audit.md, leaving the table. TKTGATE_REQUIRE_E2E=1 fails instead of
-# skipping the nginx and Apache rows when they are not installed.
+# alone and writes benchmarks/out/results-audit.md, leaving the table;
+# BENCH_ONLY=web runs comparisons 3 and 6 (nginx's and Apache's setups,
+# a few minutes) alone into benchmarks/out/results-web.md.
+# TKTGATE_REQUIRE_E2E=1 fails instead of skipping the nginx and Apache
+# rows when they are not installed.
 #
 # Needs: go, wrk, taskset (util-linux); nginx-light, apache2 and
 # libapache2-mod-auth-tkt for comparison 3, libnginx-mod-http-lua for the

@@ -46,7 +46,7 @@ var modes = map[string]modeConfig{
 	},
 	"full": {
 		secs: 2, rounds: 12, warm: 2,
-		webRounds: 8, webWarm: 1,
+		webRounds: 12, webWarm: 1,
 		sweepSecs: 1, sweepRounds: 5,
 		latRate: 5000, latConns: 32, latRounds: 2, latDur: 3 * time.Second, latWarm: time.Second, latRetry: 2,
 		rssRequests: 1_000_000,
@@ -67,6 +67,7 @@ type harness struct {
 	served               map[string]int // requests per target name, all runs
 	rep                  *report
 	started              time.Time
+	ticket               string // the MD5 ticket of the first tktgate, for the report
 }
 
 func main() {
@@ -184,6 +185,7 @@ func (h *harness) run() error {
 	if err != nil {
 		return err
 	}
+	h.ticket = gate.ticket
 	ceil, err := h.startCeiling(gate)
 	if err != nil {
 		return err
@@ -195,22 +197,25 @@ func (h *harness) run() error {
 	h.rep.pinning(map[string]int{"tktgate": gate.pid, "ceiling": ceil.pid, "nethttp": nh.pid})
 	h.rep.answers(gate, ceil.addr, nh.addr)
 
-	sub := subrequestHeaders(standardCookie(gate.ticket))
+	sub := subrequestHeaders(browserCookie(gate.ticket))
 	tGate := target{name: "tktgate", url: "http://" + gate.addr + "/auth", headers: sub, procs: one(gate.pid)}
 	tCeil := target{name: "ceiling", url: "http://" + ceil.addr + "/auth", headers: sub, procs: one(ceil.pid)}
 	tNet := target{name: "nethttp", url: "http://" + nh.addr + "/auth", headers: sub, procs: one(nh.pid)}
 
-	step("1-2. tktgate vs the fasthttp ceiling vs net/http: %d rounds x %d s, %d connections", h.cfg.rounds, h.cfg.secs, h.conns)
-	a, err := h.alternate("1-2", []target{tCeil, tGate, tNet}, h.cfg.rounds, h.cfg.secs, h.cfg.warm)
-	if err != nil {
-		return err
-	}
-	h.rep.groupA(a, map[string]int{"ceiling": ceil.pid, "tktgate": gate.pid, "nethttp": nh.pid})
+	only := os.Getenv("BENCH_ONLY")
+	if only != "web" {
+		step("1-2. tktgate vs the fasthttp ceiling vs net/http: %d rounds x %d s, %d connections", h.cfg.rounds, h.cfg.secs, h.conns)
+		a, err := h.alternate("1-2", []target{tCeil, tGate, tNet}, h.cfg.rounds, h.cfg.secs, h.cfg.warm)
+		if err != nil {
+			return err
+		}
+		h.rep.groupA(a, map[string]int{"ceiling": ceil.pid, "tktgate": gate.pid, "nethttp": nh.pid})
 
-	if err := h.audit(gate, sub); err != nil {
-		return err
+		if err := h.audit(gate, sub); err != nil {
+			return err
+		}
 	}
-	if os.Getenv("BENCH_ONLY") == "audit" {
+	if only == "audit" {
 		// Comparisons 1, 2 and 7 alone, e.g. to re-measure the audit
 		// log's cost without the half hour of the rest.
 		h.rep.end()
@@ -243,26 +248,28 @@ func (h *harness) run() error {
 			return e
 		}
 	}
-	client := clientHeaders(standardCookie(gate.ticket))
-	web := func(name, addr string, pids ...int) target {
-		return target{name: name, url: "http://" + addr + "/index.html", headers: client, procs: treeOf(pids...), minBytes: len(staticFile())}
+	client := clientHeaders(browserCookie(gate.ticket))
+	short := shortClientHeaders(shortCookie(gate.ticket))
+	web := func(name, addr string, headers []string, pids ...int) target {
+		return target{name: name, url: "http://" + addr + "/index.html", headers: headers, procs: treeOf(pids...), minBytes: len(staticFile())}
 	}
 	if errN == nil {
 		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid, "tktgate-cached": cachedGate.pid})
-		webTargets = append(webTargets,
-			web(nameStatic, ng.staticAddr, ng.pid),
-			web(nameNginx, ng.addr, ng.pid, ngGate.pid),
-			web(nameNginxKeepalive, ng.keepaliveAddr, ng.pid, ngGate.pid),
-			web(nameNginxUnix, ng.unixAddr, ng.pid, unixGate.pid),
-			web(nameNginxCeiling, ng.ceilingAddr, ng.pid, ceil.pid),
-			web(nameNginxCached, ng.cachedAddr, ng.pid, cachedGate.pid))
-		if ng.luaAddr != "" {
-			webTargets = append(webTargets, web(nameNginxLua, ng.luaAddr, ng.pid))
+		pids := map[string][]int{
+			nameStatic: {ng.pid}, nameNginx: {ng.pid, ngGate.pid}, nameNginxAllHeaders: {ng.pid, ngGate.pid},
+			nameNginxUnix: {ng.pid, unixGate.pid}, nameNginxCeiling: {ng.pid, ceil.pid},
+			nameNginxCached: {ng.pid, cachedGate.pid}, nameNginxLua: {ng.pid},
 		}
+		for _, st := range nginxSetups {
+			if a := ng.sites[st.name]; a != "" {
+				webTargets = append(webTargets, web(st.name, a, client, pids[st.name]...))
+			}
+		}
+		webTargets = append(webTargets, web(nameNginxShort, ng.sites[nameNginx], short, ng.pid, ngGate.pid))
 	}
 	if errA == nil {
 		h.rep.pinning(map[string]int{"apache": ap.pid})
-		webTargets = append(webTargets, web(nameApache, ap.addr, ap.pid))
+		webTargets = append(webTargets, web(nameApache, ap.addr, client, ap.pid), web(nameApacheShort, ap.addr, short, ap.pid))
 	}
 	if len(webTargets) > 0 {
 		before := authCount(ngGate.addr) + authCount(unixGate.addr)
@@ -272,7 +279,7 @@ func (h *harness) run() error {
 			return err
 		}
 		checked := authCount(ngGate.addr) + authCount(unixGate.addr) - before
-		served := h.served[nameNginx] + h.served[nameNginxKeepalive] + h.served[nameNginxUnix]
+		served := h.served[nameNginx] + h.served[nameNginxAllHeaders] + h.served[nameNginxUnix] + h.served[nameNginxShort]
 		if errN == nil && checked < served {
 			return fmt.Errorf("nginx served %d protected requests but tktgate checked only %d", served, checked)
 		}
@@ -285,6 +292,12 @@ func (h *harness) run() error {
 			return fmt.Errorf("nginx served %d requests from its cache of tktgate's answers, yet tktgate checked %d: the cache does not hit", h.served[nameNginxCached], cachedChecked)
 		}
 		h.rep.groupB(b, checked, served, cachedChecked, h.served[nameNginxCached])
+	}
+	if only == "web" {
+		// Comparisons 3 and 6 alone: the wirings side by side, e.g. to
+		// try a change to the nginx files in a few minutes.
+		h.rep.end()
+		return nil
 	}
 
 	step("4. latency at a fixed rate (%g req/s, %d connections, open loop)", h.cfg.latRate, h.cfg.latConns)
@@ -361,14 +374,16 @@ func authCount(addr string) int {
 
 // Names of the comparison 3 setups.
 const (
-	nameStatic         = "nginx static"
-	nameNginx          = "nginx + tktgate"
-	nameNginxKeepalive = "nginx + tktgate, keepalive 256"
-	nameNginxUnix      = "nginx + tktgate, unix socket"
-	nameNginxCeiling   = "nginx + auth_request to the fasthttp ceiling"
-	nameNginxCached    = "nginx + tktgate, cached"
-	nameNginxLua       = "nginx + Lua in-process check"
-	nameApache         = "Apache + mod_auth_tkt"
+	nameStatic          = "nginx static"
+	nameNginx           = "nginx + tktgate"
+	nameNginxAllHeaders = "nginx + tktgate, every header forwarded"
+	nameNginxUnix       = "nginx + tktgate, unix socket"
+	nameNginxCeiling    = "nginx + auth_request to the fasthttp ceiling"
+	nameNginxCached     = "nginx + tktgate, cached"
+	nameNginxLua        = "nginx + Lua in-process check"
+	nameApache          = "Apache + mod_auth_tkt"
+	nameNginxShort      = "nginx + tktgate, short request"
+	nameApacheShort     = "Apache + mod_auth_tkt, short request"
 )
 
 // nameAudit is comparison 7's tktgate that logs every answer.
@@ -389,7 +404,7 @@ func (h *harness) audit(g *gate, sub []string) error {
 		return err
 	}
 	defer ag.stop()
-	hs := append(append([]string(nil), sub...), "X-Request-ID: 5f0c6e1a9b2d4c7e8f1a3b5c7d9e0f12")
+	hs := sub // with nginx's X-Request-ID, as the shipped files send it
 	tNone := target{name: "tktgate", url: "http://" + g.addr + "/auth", headers: hs, procs: one(g.pid)}
 	tAll := target{name: nameAudit, url: "http://" + ag.addr + "/auth", headers: hs, procs: one(ag.pid)}
 	res, err := h.alternate("7", []target{tNone, tAll}, h.cfg.rounds, h.cfg.secs, h.cfg.warm)
@@ -422,7 +437,7 @@ func (h *harness) rss() error {
 	if err != nil {
 		return err
 	}
-	t := target{name: "tktgate-rss", url: "http://" + g.addr + "/auth", headers: subrequestHeaders(standardCookie(g.ticket)), procs: one(g.pid)}
+	t := target{name: "tktgate-rss", url: "http://" + g.addr + "/auth", headers: subrequestHeaders(browserCookie(g.ticket)), procs: one(g.pid)}
 	var n int
 	start := time.Now()
 	for n < h.cfg.rssRequests {

@@ -131,13 +131,39 @@ func ratioCell(a, b *series) string {
 	return fmt.Sprintf("**%s** (%.2f–%.2f; %s)", x(m), lo, hi, used)
 }
 
-// costCell is b's CPU per answer over a's: the rate ratio the CPU costs
-// predict for two servers that each have a core to themselves.
+// costCell is b's CPU per answer over a's, the median over the rounds
+// used for the rate ratio (IQR in brackets from 4 rounds on): the rate
+// ratio the CPU costs predict for two servers that each have a core to
+// themselves.
 func costCell(a, b *series) string {
-	if a.cpu() <= 0 || b.cpu() <= 0 {
+	v := cpuRatios(a, b)
+	if len(v) == 0 {
 		return "—"
 	}
-	return x(b.cpu() / a.cpu())
+	if len(v) < 4 {
+		return fmt.Sprintf("**%s**", x(median(v)))
+	}
+	return fmt.Sprintf("**%s** (%.2f–%.2f)", x(median(v)), quantile(v, 0.25), quantile(v, 0.75))
+}
+
+// cpuRatios are b's CPU per answer over a's per round, in the rounds
+// ratios uses.
+func cpuRatios(a, b *series) []float64 {
+	var all, clean []float64
+	for i := range min(len(a.samples), len(b.samples)) {
+		ca, cb := a.samples[i].cpuPerReq, b.samples[i].cpuPerReq
+		if ca <= 0 || cb <= 0 {
+			continue
+		}
+		all = append(all, cb/ca)
+		if a.clean(i) && b.clean(i) {
+			clean = append(clean, cb/ca)
+		}
+	}
+	if 2*len(clean) < len(all) {
+		return all
+	}
+	return clean
 }
 
 func verdict(ok bool) string {
@@ -147,16 +173,24 @@ func verdict(ok bool) string {
 	return "**missed**"
 }
 
+// headlineRow adds a row comparing a with b; ok judges the median rate
+// ratio, okCPU the median CPU-per-answer ratio (nil: not judged).
 func (r *report) headlineRow(what string, a, b *series, target string, ok func(float64) bool) {
+	r.headlineRowBy(what, a, b, target, ok, nil)
+}
+
+func (r *report) headlineRowBy(what string, a, b *series, target string, ok, okCPU func(float64) bool) {
 	m, _, _ := ratio(a, b)
 	v := "—"
 	switch {
-	case ok != nil && r.h.mode == "quick":
+	case (ok != nil || okCPU != nil) && r.h.mode == "quick":
 		v = "not judged (quick run)"
 	case ok != nil:
 		v = verdict(ok(m))
+	case okCPU != nil:
+		v = verdict(okCPU(median(cpuRatios(a, b))))
 	}
-	r.headline = append(r.headline, fmt.Sprintf("| %s | %s req/s | %s req/s | %s | %s | %s | %s |", what, rps(a.rps()), rps(b.rps()), ratioCell(a, b), costCell(a, b), target, v))
+	r.headline = append(r.headline, fmt.Sprintf("| %s | %s req/s, %s | %s req/s, %s | %s | %s | %s | %s |", what, rps(a.rps()), us(a.cpu()), rps(b.rps()), us(b.cpu()), ratioCell(a, b), costCell(a, b), target, v))
 }
 
 func find(ss []*series, name string) *series {
@@ -185,9 +219,9 @@ func (r *report) answers(g *gate, ceilAddr, netAddr string) {
 	var b strings.Builder
 	b.WriteString("### What the servers answer\n\n")
 	b.WriteString("Every `/auth` request carries a valid MD5 ticket (uid `bench`, tokens `admin,editor`, data `Bench User`, bound to 127.0.0.1) in the Cookie header\n")
-	fmt.Fprintf(&b, "`%s`, plus the headers nginx's auth subrequest carries (User-Agent, Accept, Accept-Language, X-Real-IP, X-Original-URL, X-Original-Method).\n\n", standardCookie("<ticket>"))
+	fmt.Fprintf(&b, "`%s`, plus the headers nginx's auth subrequest carries with the shipped nginx/tktgate-auth.conf (X-Real-IP, X-Forwarded-For, X-Original-URL, X-Original-Method, X-Request-ID; none of the browser's own).\n\n", browserCookie("<ticket>"))
 	b.WriteString("| server | status | answer bytes | headers |\n|---|---|---|---|\n")
-	sub := subrequestHeaders(standardCookie(g.ticket))
+	sub := subrequestHeaders(browserCookie(g.ticket))
 	for _, s := range []struct{ name, addr string }{{"tktgate", g.addr}, {"ceiling", ceilAddr}, {"nethttp", netAddr}} {
 		a, err := rawGet(s.addr, "/auth", sub)
 		if err != nil {
@@ -243,46 +277,63 @@ func (r *report) audit(ss []*series, lines, bytes int) {
 }
 
 func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cachedServed int) {
-	st, ng, nk, nu, ap := find(ss, nameStatic), find(ss, nameNginx), find(ss, nameNginxKeepalive), find(ss, nameNginxUnix), find(ss, nameApache)
+	st, ng, all, nu, ce, ap := find(ss, nameStatic), find(ss, nameNginx), find(ss, nameNginxAllHeaders), find(ss, nameNginxUnix), find(ss, nameNginxCeiling), find(ss, nameApache)
 	nc, lua := find(ss, nameNginxCached), find(ss, nameNginxLua)
-	if nk != nil && ap != nil {
-		r.headlineRow("3. nginx + auth_request + tktgate as shipped in nginx/ (TCP, keepalive 256) vs Apache + mod_auth_tkt", nk, ap, "> 1×", func(v float64) bool { return v > 1 })
-	}
+	ngShort, apShort := find(ss, nameNginxShort), find(ss, nameApacheShort)
+	atLeast := func(t float64) func(float64) bool { return func(v float64) bool { return v >= t } }
 	if ng != nil && ap != nil {
-		r.headlineRow("3. the same with the contract's original keepalive 32 vs Apache + mod_auth_tkt", ng, ap, "> 1×", func(v float64) bool { return v > 1 })
+		r.headlineRowBy("3. nginx + auth_request + tktgate as shipped in nginx/ (TCP, keepalive 256, the subrequest carries only what tktgate reads) vs Apache + mod_auth_tkt, a browser's page view", ng, ap, "≥ 1.2× by CPU per answer", nil, atLeast(1.2))
 	}
 	if nu != nil && ap != nil {
-		r.headlineRow("3. the same over a unix socket with keepalive 256 vs Apache + mod_auth_tkt", nu, ap, "> 1×", func(v float64) bool { return v > 1 })
+		r.headlineRow("3. the same over a unix socket (tktgate-upstream-unix.conf) vs Apache + mod_auth_tkt", nu, ap, "—", nil)
+	}
+	if all != nil && ap != nil {
+		r.headlineRow("3. the same forwarding every header of the browser's (as shipped until 2026-12-04) vs Apache + mod_auth_tkt", all, ap, "—", nil)
+	}
+	if ng != nil && all != nil {
+		r.headlineRow("3. nginx + tktgate as shipped vs forwarding every header: what `proxy_pass_request_headers off` buys", ng, all, "—", nil)
+	}
+	if ng != nil && ce != nil {
+		r.headlineRowBy("3. nginx + tktgate as shipped vs nginx + auth_request to the fasthttp ceiling (the cost of any uncached auth service)", ng, ce, "≥ 0.95× by CPU per answer", nil, atLeast(0.95))
+	}
+	if ngShort != nil && apShort != nil {
+		r.headlineRow("3. nginx + tktgate as shipped vs Apache + mod_auth_tkt, the short request measured until 2026-12-04", ngShort, apShort, "—", nil)
 	}
 	if ng != nil && st != nil {
-		r.headlineRow("3. nginx + tktgate (contract wiring) vs nginx static with no auth (the row's ceiling)", ng, st, "—", nil)
+		r.headlineRow("3. nginx + tktgate as shipped vs nginx static with no auth (the row's ceiling)", ng, st, "—", nil)
 	}
 	if nc != nil && lua != nil {
-		r.headlineRow("6. nginx + tktgate with nginx/tktgate-auth-cached.conf's cache vs the check in Lua inside nginx", nc, lua, "≥ 0.95×", func(v float64) bool { return v >= 0.95 })
+		r.headlineRowBy("6. nginx + tktgate with nginx/tktgate-auth-cached.conf's cache vs the check in Lua inside nginx", nc, lua, "≥ 1.05× by CPU per answer", nil, atLeast(1.05))
 	}
 	if nc != nil && ap != nil {
-		r.headlineRow("6. nginx + tktgate, cached, vs Apache + mod_auth_tkt", nc, ap, "≥ 2×", func(v float64) bool { return v >= 2 })
+		r.headlineRowBy("6. nginx + tktgate, cached, vs Apache + mod_auth_tkt", nc, ap, "≥ 2× by CPU per answer", nil, atLeast(2))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "### 3. nginx + tktgate vs Apache + mod_auth_tkt, the same 612-byte file\n\n%d round(s) × %d s each, alternated, %d keep-alive connections. The client sends the browser headers and the same Cookie header as above. nginx has one worker; tktgate runs beside it on the same CPU.\n\n", len(ss[0].samples), r.h.cfg.secs, r.h.conns)
-	b.WriteString("| setup | req/s (median) | ÷ nginx static | ÷ Apache | server CPU per answer (all its processes) | CPU share | wrk p50 / p99 | bytes per answer |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "### 3. nginx + tktgate vs Apache + mod_auth_tkt, the same 612-byte file\n\n%d round(s) × %d s each, alternated, %d keep-alive connections. The client sends a browser's page view: Chrome 131's headers (sec-ch-ua, sec-ch-ua-mobile, sec-ch-ua-platform, Upgrade-Insecure-Requests, User-Agent, Accept, Sec-Fetch-Site/Mode/User/Dest, Referer, Accept-Encoding, Accept-Language) and a %d-byte Cookie header (`%s`), %d bytes in all with the request line and Host; the \"short request\" rows send what this table sent until 2026-12-04 (%d bytes: User-Agent, Accept, Accept-Language and `%s`). nginx has one worker; tktgate runs beside it on the same CPU. Every nginx setup is the shipped files (nginx/tktgate-upstream*.conf, tktgate-auth.conf or tktgate-auth-cached.conf, tktgate-location.conf) with only the upstream's name and address replaced.\n\n",
+		len(ss[0].samples), r.h.cfg.secs, r.h.conns, len("Cookie: ")+len(browserCookie(r.h.ticket)), browserCookie("<ticket>"), requestSize(clientHeaders(browserCookie(r.h.ticket))), requestSize(shortClientHeaders(shortCookie(r.h.ticket))), shortCookie("<ticket>"))
+	b.WriteString("| setup | req/s (median) | ÷ nginx static | ÷ Apache (by req/s) | ÷ Apache by CPU per answer | server CPU per answer (all its processes) | CPU share | wrk p50 / p99 | bytes per answer |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range ss {
-		rs, ra := "—", "—"
-		if st != nil && s != st {
+		rs, ra, rc := "—", "—", "—"
+		base := ap
+		if s == ngShort || s == apShort {
+			base = apShort
+		}
+		if st != nil && s != st && s != ngShort && s != apShort {
 			rs = ratioCell(s, st)
 		}
-		if ap != nil && s != ap {
-			ra = ratioCell(s, ap)
+		if base != nil && s != base {
+			ra, rc = ratioCell(s, base), costCell(s, base)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rs, ra, us(s.cpu()), share(s),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %.0f |\n", s.t.name, rps(s.rps()), rs, ra, rc, us(s.cpu()), share(s),
 			us(s.med(func(x sample) float64 { return x.p50 })), us(s.med(func(x sample) float64 { return x.p99 })), s.med(func(x sample) float64 { return x.bytesPer }))
 	}
-	b.WriteString("\n- **nginx + tktgate** is the contract's original wiring: `upstream authtkt { server 127.0.0.1:PORT; keepalive 32; }`.\n")
-	b.WriteString("- **keepalive 256**: the same with `keepalive 256`, as nginx/tktgate.conf now ships. With more requests in flight than idle connections kept, nginx closes the surplus after each subrequest and opens new ones.\n")
-	b.WriteString("- **unix socket**: keepalive 256 to a second tktgate listening on `unix:` (socket_mode 0666).\n")
-	b.WriteString("- **auth_request to the fasthttp ceiling**: keepalive 256 to the ceiling server of comparison 1, which answers every subrequest 200 with tktgate's headers without looking at it: the cheapest auth endpoint there can be, so the cost of the subrequest itself.\n")
-	b.WriteString("- **cached**: keepalive 256 to a third tktgate with `[cache] max_age = \"10s\"`, and the auth location of nginx/tktgate-auth-cached.conf (`proxy_cache`, key upstream and policy + `$remote_addr` + `$http_cookie`, bypass for URL tickets). Every client sends the same ticket, so after the first miss per 10 s nginx answers from its cache.\n")
+	b.WriteString("\n- **nginx + tktgate** is the shipped wiring: tktgate-upstream.conf (`keepalive 256`) and tktgate-auth.conf, whose subrequest carries only what tktgate reads (`proxy_pass_request_headers off`; Cookie, the address, the original URL and method, the request id, a traceparent if any).\n")
+	b.WriteString("- **every header forwarded**: the same with `proxy_pass_request_headers on`, as shipped until 2026-12-04: nginx copies the browser's headers into every subrequest and tktgate parses them.\n")
+	b.WriteString("- **unix socket**: tktgate-upstream-unix.conf to a second tktgate listening on `unix:` (socket_mode 0666).\n")
+	b.WriteString("- **auth_request to the fasthttp ceiling**: the shipped wiring to the ceiling server of comparison 1, which answers every subrequest 200 with tktgate's headers without looking at it: the cheapest auth endpoint there can be, so the cost of the subrequest itself.\n")
+	b.WriteString("- **cached**: a third tktgate with `[cache] max_age = \"10s\"`, and tktgate-auth-cached.conf with tktgate-cache.conf (`proxy_cache`, key upstream and policy + `$remote_addr` + `$http_cookie`, bypass for URL tickets). Every client sends the same ticket, so after the first miss per 10 s nginx answers from its cache.\n")
 	b.WriteString("- **Lua in-process check**: no auth service; an `access_by_lua_block` (libnginx-mod-http-lua, LuaJIT) checks the same MD5 ticket inside nginx: base64 or raw cookie, IP, digest, 2 h timeout, identity headers. Less than tktgate does (no refresh, tokens, quoting or %21 forms): the lower bound of an in-process check.\n")
+	b.WriteString("- **short request** rows are ÷ Apache with the short request.\n")
 	if ng != nil {
 		fmt.Fprintf(&b, "\nThe tktgates behind nginx gave %s auth answers while nginx served %s protected requests: every request was checked.\n", rps(float64(checked)), rps(float64(nginxServed)))
 	}
@@ -291,6 +342,16 @@ func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cache
 	}
 	r.add(b.String())
 	r.rawSeries("3", ss)
+}
+
+// requestSize is the size of a GET /index.html with headers as wrk
+// sends it (Host 127.0.0.1:PORT, five-digit port).
+func requestSize(headers []string) int {
+	n := len("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:12345\r\n\r\n")
+	for _, h := range headers {
+		n += len(h) + 2
+	}
+	return n
 }
 
 func (r *report) latency(res []latResult) {
@@ -511,8 +572,8 @@ func (r *report) String() string {
 		b.WriteString("- pinning: none (one CPU)\n")
 	}
 	b.WriteString("\n### Headline: ratios measured side by side\n\n")
-	b.WriteString("Each ratio is taken per round between runs seconds apart, then the median over the rounds; in brackets the interquartile range of the per-round ratios (their whole range below 4 rounds) and how many rounds were clean (both servers got at least 90% of their best CPU share: other work on the machine did not take their CPU). req/s are medians of the clean runs. \"By CPU per answer\" is B's server CPU time per answer over A's: the ratio of rates that the two costs predict, which the machine's other load disturbs much less.\n\n")
-	b.WriteString("| comparison | A | B | A ÷ B by req/s (IQR; rounds used) | A ÷ B by CPU per answer | target | result |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("Each ratio is taken per round between runs seconds apart, then the median over the rounds; in brackets the interquartile range of the per-round ratios (their whole range below 4 rounds) and how many rounds were clean (both servers got at least 90% of their best CPU share: other work on the machine did not take their CPU). req/s are medians of the clean runs. \"By CPU per answer\" is B's server CPU time per answer over A's, per round, median and interquartile range over the same rounds: the ratio of rates that the two costs predict, which the machine's other load disturbs much less. A target says which of the two it judges.\n\n")
+	b.WriteString("| comparison | A: req/s, CPU per answer | B: req/s, CPU per answer | A ÷ B by req/s (IQR; rounds used) | A ÷ B by CPU per answer (IQR) | target | result |\n|---|---|---|---|---|---|---|\n")
 	for _, l := range r.headline {
 		b.WriteString(l + "\n")
 	}

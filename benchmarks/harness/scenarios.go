@@ -227,12 +227,12 @@ func (h *harness) sweeps(g *gate, tGate, tCeil target) error {
 	}
 	if c.cookieLines > 0 {
 		cs := cookies(g.ticket, 2048, c.cookieLines)
-		var hs []string
-		hs = append(hs, browserHeaders...)
+		// As a proxy that passes the client's lines on (Caddy, Traefik)
+		// sends them; nginx with the shipped files joins them into one.
+		hs := subrequestSet()
 		for _, x := range cs {
 			hs = append(hs, "Cookie: "+x)
 		}
-		hs = append(hs, subrequestHeaders("")[len(browserHeaders)+1:]...)
 		script, err := h.wrkScript("cookie-lines", g.addr, hs)
 		if err != nil {
 			return err
@@ -262,7 +262,7 @@ func (h *harness) sweeps(g *gate, tGate, tCeil target) error {
 			return err
 		}
 		h.rep.pinning(map[string]int{"tktgate-" + strings.ToLower(d): gd.pid})
-		ts = append(ts, target{name: d, url: "http://" + gd.addr + "/auth", headers: subrequestHeaders(standardCookie(gd.ticket)), procs: one(gd.pid)})
+		ts = append(ts, target{name: d, url: "http://" + gd.addr + "/auth", headers: subrequestHeaders(browserCookie(gd.ticket)), procs: one(gd.pid)})
 		tickets = append(tickets, gd.ticket)
 	}
 	fmt.Fprintf(os.Stderr, "   5c. digest type\n")

@@ -16,31 +16,84 @@ const (
 	data   = "Bench User"
 )
 
-// Headers a browser sends; nginx's auth subrequest passes them on.
-var browserHeaders = []string{
+// chromeHeaders are what Chrome 131 on Windows sends with a page view
+// over HTTP/1.1, Cookie and Host aside (wrk adds Host): client hints,
+// fetch metadata, the long Accept, Referer, encodings and languages.
+// With the Cookie header below a request is about 1.2 KB, a real page
+// view's size: what nginx and Apache parse, and what nginx's auth
+// subrequest copies to tktgate unless told otherwise.
+var chromeHeaders = []string{
+	`sec-ch-ua: "Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"`,
+	"sec-ch-ua-mobile: ?0",
+	`sec-ch-ua-platform: "Windows"`,
+	"Upgrade-Insecure-Requests: 1",
+	"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+	"Sec-Fetch-Site: same-origin",
+	"Sec-Fetch-Mode: navigate",
+	"Sec-Fetch-User: ?1",
+	"Sec-Fetch-Dest: document",
+	"Referer: https://intranet.example.com/reports/2026/quarterly?region=emea&view=summary",
+	"Accept-Encoding: gzip, deflate, br, zstd",
+	"Accept-Language: en-GB,en-US;q=0.9,en;q=0.8,de;q=0.7",
+}
+
+// browserCookie is a page view's Cookie header, about 400 bytes: Google
+// Analytics and Ads (_ga, _ga_<id>, _gcl_au, _gid), Matomo (_pk_id, _pk_ses), the
+// application's session id, the ticket, a consent banner's and a theme
+// cookie. The ticket is in the middle, as it falls among the others.
+func browserCookie(ticket string) string {
+	return "_ga=GA1.1.1283746519.1733312345; _ga_Q8XK2M4TPB=GS1.1.1733312345.4.1.1733313901.0.0.0; _gcl_au=1.1.918273645.1733312345; " +
+		"_gid=GA1.2.918273645.1733312345; _pk_id.3.a1b2=5c8e1f0a9b2d4c7e.1733312345.; _pk_ses.3.a1b2=1; " +
+		"SESSIONID=Zk3q9VbX2mP7tR1wY8nC4dL6hJ0sA5eG; auth_tkt=" + ticket + "; cookieconsent_status=dismiss; theme=dark"
+}
+
+// shortHeaders and shortCookie are the request the benchmarks sent until
+// 2026-12-04: three browser headers and four cookies, about 450 bytes.
+// Comparison 3 keeps a row or two with them, for how much a real
+// browser's headers cost each server.
+var shortHeaders = []string{
 	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
 	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
 	"Accept-Language: en-US,en;q=0.5",
 }
 
-// standardCookie is the Cookie header of every comparison that does not
-// vary it: a few everyday cookies around the ticket.
-func standardCookie(ticket string) string {
+func shortCookie(ticket string) string {
 	return "_ga=GA1.2.1234567890.1234567890; theme=dark; auth_tkt=" + ticket + "; lang=en"
 }
 
-// subrequestHeaders are what nginx sends tktgate with the contract's
-// wiring: the browser's headers plus X-Real-IP, X-Original-URL and
-// X-Original-Method (wrk adds Host).
+// requestID is what nginx's $request_id looks like: 32 hex digits.
+const requestID = "5f0c6e1a9b2d4c7e8f1a3b5c7d9e0f12"
+
+// subrequestHeaders are what nginx sends tktgate for a page view with the
+// shipped nginx/tktgate-auth.conf (proxy_pass_request_headers off): the
+// headers it sets and the Cookie header, nothing of the browser's own
+// (wrk adds Host). nginx/wiring_test.go checks the shipped file sends
+// these names and no others.
 func subrequestHeaders(cookie string) []string {
-	return append(clientHeaders(cookie),
-		"X-Real-IP: 127.0.0.1",
-		"X-Original-URL: http://127.0.0.1:8080/index.html",
-		"X-Original-Method: GET")
+	return append(subrequestSet(), "Cookie: "+cookie)
 }
 
+// subrequestSet is subrequestHeaders without the Cookie header.
+func subrequestSet() []string {
+	return []string{
+		"X-Real-IP: 127.0.0.1",
+		"X-Forwarded-For: 127.0.0.1",
+		"X-Original-URL: http://127.0.0.1:8080/index.html",
+		"X-Original-Method: GET",
+		"X-Request-ID: " + requestID,
+	}
+}
+
+// clientHeaders are a browser's page view with cookie as its Cookie
+// header.
 func clientHeaders(cookie string) []string {
-	return append(append([]string(nil), browserHeaders...), "Cookie: "+cookie)
+	return append(append([]string(nil), chromeHeaders...), "Cookie: "+cookie)
+}
+
+// shortClientHeaders are the short request of shortHeaders.
+func shortClientHeaders(cookie string) []string {
+	return append(append([]string(nil), shortHeaders...), "Cookie: "+cookie)
 }
 
 // gate is a running tktgate.
@@ -85,7 +138,7 @@ func (h *harness) startTktgateWith(name, digest, addr, top, extra string) (*gate
 		return nil, fmt.Errorf("tktgate ticket: %v", err)
 	}
 	g := &gate{proc: p, addr: addr, ticket: string(bytes.TrimSpace(out))}
-	g.answer, err = rawGet(addr, "/auth", subrequestHeaders(standardCookie(g.ticket)))
+	g.answer, err = rawGet(addr, "/auth", subrequestHeaders(browserCookie(g.ticket)))
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +214,7 @@ func (h *harness) startNetHTTP(g *gate) (*simple, error) {
 	if err := waitPort(p, addr); err != nil {
 		return nil, err
 	}
-	r, err := rawGet(addr, "/auth", subrequestHeaders(standardCookie(g.ticket)))
+	r, err := rawGet(addr, "/auth", subrequestHeaders(browserCookie(g.ticket)))
 	if err != nil {
 		return nil, err
 	}
@@ -184,62 +237,132 @@ func staticFile() []byte {
 
 type webServer struct {
 	*proc
-	addr string // protected
-	// nginx only: the same file without auth, with the tuned wirings, with
-	// auth_request to the fasthttp ceiling, with tktgate's answers cached,
-	// and with the check in Lua ("" when the Lua module is missing).
-	staticAddr, keepaliveAddr, unixAddr, ceilingAddr, cachedAddr, luaAddr string
+	addr string // protected (Apache)
+	// nginx only: the address of each of its sites, by setup name.
+	sites map[string]string
 }
 
-// nginxProtected is a server block guarding the site with the contract's
-// auth_request wiring (docs/contract.md, "nginx wiring") to upstream, and
-// authExtra in the auth location.
-func nginxProtected(listen, upstream, root, authExtra string) string {
-	return fmt.Sprintf(`
-    server {
-        listen %[1]s;
-        root %[3]s;
+// nginxSetup is one way comparison 3 protects the file with nginx: a
+// server block on its own port.
+type nginxSetup struct {
+	name     string
+	upstream string // the upstream's name; "" = no auth_request
+	auth     string // the auth location's file, as included
+	lua      bool   // the Lua check instead of auth_request
+	denies   bool   // the auth endpoint refuses a bad ticket
+}
 
-        location = /_auth {
-            internal;%[4]s
-            proxy_pass http://%[2]s/auth;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Real-IP $remote_addr;
-            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-            proxy_set_header X-Original-Method $request_method;
-        }
+// The nginx setups, by name (see main.go for what each measures).
+var nginxSetups = []nginxSetup{
+	{name: nameStatic},
+	{name: nameNginx, upstream: "tkt_tcp", auth: "auth-tcp.conf", denies: true},
+	{name: nameNginxAllHeaders, upstream: "tkt_tcp", auth: "auth-all-headers.conf", denies: true},
+	{name: nameNginxUnix, upstream: "tkt_unix", auth: "auth-unix.conf", denies: true},
+	{name: nameNginxCeiling, upstream: "tkt_ceiling", auth: "auth-ceiling.conf"},
+	{name: nameNginxCached, upstream: "tkt_cached", auth: "auth-cached.conf", denies: true},
+	{name: nameNginxLua, lua: true, denies: true},
+}
 
-        location / {
-            auth_request /_auth;
-            auth_request_set $auth_user $upstream_http_x_remote_user;
-            auth_request_set $auth_cookie $upstream_http_set_cookie;
-            auth_request_set $auth_location $upstream_http_location;
-            add_header Set-Cookie $auth_cookie;
-            error_page 401 403 = @login;
-        }
+// shippedNginx reads nginx/NAME of the repository with the old/new
+// pairs of repl replaced, each of which must be there: comparison 3
+// measures the files users install, not a copy that could drift.
+func (h *harness) shippedNginx(name string, repl ...string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(h.root, "nginx", name))
+	if err != nil {
+		return "", err
+	}
+	s := string(b)
+	for i := 0; i+1 < len(repl); i += 2 {
+		if !strings.Contains(s, repl[i]) {
+			return "", fmt.Errorf("nginx/%s: %q not found: the harness no longer matches the shipped file", name, repl[i])
+		}
+		s = strings.ReplaceAll(s, repl[i], repl[i+1])
+	}
+	return s, nil
+}
 
-        location @login { add_header Set-Cookie $auth_cookie; return 302 $auth_location; }
+// nginxFiles renders comparison 3's nginx configuration into dir from
+// the shipped files: the upstreams from tktgate-upstream.conf and
+// tktgate-upstream-unix.conf (renamed, their addresses replaced),
+// tktgate-cache.conf, and per setup its auth location (tktgate-auth.conf
+// or tktgate-auth-cached.conf with proxy_pass to its upstream) and a
+// server block whose location / has auth_request and
+// tktgate-location.conf, as nginx/tktgate.conf's. upstreams maps an
+// upstream name to its server address; listen a setup name to its port.
+// It returns the http{} content.
+func (h *harness) nginxFiles(dir, www string, upstreams, listen map[string]string, lua bool) (string, error) {
+	var conf strings.Builder
+	write := func(name, text string) error {
+		return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	for _, up := range []string{"tkt_tcp", "tkt_unix", "tkt_ceiling", "tkt_cached"} {
+		file, ph := "tktgate-upstream.conf", "127.0.0.1:9180"
+		if up == "tkt_unix" {
+			file, ph = "tktgate-upstream-unix.conf", "unix:/run/tktgate/tktgate.sock"
+		}
+		u, err := h.shippedNginx(file, "upstream tktgate {", "upstream "+up+" {", ph, upstreams[up])
+		if err != nil {
+			return "", err
+		}
+		conf.WriteString(u)
+	}
+	c, err := h.shippedNginx("tktgate-cache.conf", "/var/lib/nginx/tktgate-cache", filepath.Join(dir, "auth-cache"))
+	if err != nil {
+		return "", err
+	}
+	conf.WriteString(c)
+	loc, err := h.shippedNginx("tktgate-location.conf")
+	if err != nil {
+		return "", err
+	}
+	if err := write("tktgate-location.conf", loc); err != nil {
+		return "", err
+	}
+	for _, st := range nginxSetups {
+		addr := listen[st.name]
+		if addr == "" {
+			continue
+		}
+		switch {
+		case st.lua && !lua:
+			continue
+		case st.lua:
+			conf.WriteString(strings.NewReplacer("LISTEN", addr, "ROOT", www, "SECRET", secret).Replace(nginxLua))
+			continue
+		case st.upstream == "":
+			fmt.Fprintf(&conf, "\nserver {\n    listen %s;\n    root %s;\n}\n", addr, www)
+			continue
+		}
+		file, repl := "tktgate-auth.conf", []string{"proxy_pass http://tktgate/;", "proxy_pass http://" + st.upstream + "/;"}
+		switch st.name {
+		case nameNginxCached:
+			file = "tktgate-auth-cached.conf"
+		case nameNginxAllHeaders:
+			// As shipped until 2026-12-04: the browser's headers go
+			// along in every subrequest.
+			repl = append(repl, "proxy_pass_request_headers off;", "proxy_pass_request_headers on;")
+		}
+		a, err := h.shippedNginx(file, repl...)
+		if err != nil {
+			return "", err
+		}
+		if err := write(st.auth, a); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&conf, `
+server {
+    listen %s;
+    root %s;
+    include %s;
+    location / {
+        auth_request /_tktgate/auth;
+        include tktgate-location.conf;
     }
-`, listen, upstream, root, authExtra)
 }
-
-// nginxCacheMap is nginx/tktgate-cache.conf's map of URL tickets, which
-// tktgate-auth-cached.conf's auth location bypasses the cache for.
-const nginxCacheMap = `    map $request_uri $tktgate_url_ticket {
-        default           "";
-        "~[?&]auth_tkt="  1;
-    }`
-
-// nginxCache is what nginx/tktgate-auth-cached.conf adds to the auth
-// location.
-const nginxCache = `
-            proxy_cache tktgate_auth;
-            proxy_cache_bypass $tktgate_url_ticket;
-            proxy_cache_key "$proxy_host$uri|$remote_addr|$http_cookie";
-            open_file_cache max=1000 inactive=60s;`
+`, addr, www, filepath.Join(dir, st.auth))
+	}
+	return conf.String(), nil
+}
 
 // nginxLua checks the MD5 ticket inside nginx, in an access_by_lua_block:
 // what a site would script instead of an auth service. It reads the
@@ -289,11 +412,10 @@ const nginxLua = `
 const luaModule = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
 // startNginx starts nginx with a private prefix and one worker, serving
-// the site seven ways: with no auth; through the contract's wiring to
-// gate (TCP, keepalive 32); the same with keepalive 256; with keepalive
-// 256 to unixGate over its unix socket; with keepalive 256 to ceil (the
-// cheapest possible auth endpoint); with keepalive 256 to cachedGate and
-// nginx/tktgate-auth-cached.conf's cache; and with the check in Lua, if
+// the site in each of nginxSetups' ways: gate behind the shipped files
+// over TCP, and with every header forwarded; unixGate over its unix
+// socket; ceil, the cheapest possible auth endpoint; cachedGate with
+// tktgate-auth-cached.conf; with no auth; and with the check in Lua, if
 // libnginx-mod-http-lua is installed.
 func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*webServer, error) {
 	if _, err := exec.LookPath("nginx"); err != nil {
@@ -310,16 +432,16 @@ func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*w
 		}
 		lua = false
 	}
-	var addrs [7]string
-	for i := range addrs {
+	listen := map[string]string{}
+	for _, st := range nginxSetups {
+		if st.lua && !lua {
+			continue
+		}
 		a, err := freeAddr()
 		if err != nil {
 			return nil, err
 		}
-		addrs[i] = a
-	}
-	if !lua {
-		addrs[6] = ""
+		listen[st.name] = a
 	}
 	user, modules := "", ""
 	if os.Geteuid() == 0 {
@@ -329,9 +451,13 @@ func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*w
 		modules = "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module " + luaModule + ";"
 	}
 	www := filepath.Join(dir, "www")
+	sites, err := h.nginxFiles(dir, www, map[string]string{"tkt_tcp": gate.addr, "tkt_unix": unixGate.addr, "tkt_ceiling": ceil.addr, "tkt_cached": cachedGate.addr}, listen, lua)
+	if err != nil {
+		return nil, err
+	}
 	conf := fmt.Sprintf(`# Written by benchmarks/harness.
 %[1]s
-%[7]s
+%[3]s
 worker_processes 1;
 daemon off;
 pid %[2]s/nginx.pid;
@@ -350,32 +476,8 @@ http {
     fastcgi_temp_path %[2]s/fastcgi;
     uwsgi_temp_path %[2]s/uwsgi;
     scgi_temp_path %[2]s/scgi;
-
-    # The contract's upstream, and the tuned ones.
-    upstream authtkt { server %[3]s; keepalive 32; }
-    upstream authtkt_keepalive { server %[3]s; keepalive 256; }
-    upstream authtkt_unix { server %[4]s; keepalive 256; }
-    upstream authtkt_ceiling { server %[8]s; keepalive 256; }
-    upstream authtkt_cached { server %[9]s; keepalive 256; }
-
-    # As nginx/tktgate-cache.conf.
-    proxy_cache_path %[2]s/auth-cache levels=1:2 keys_zone=tktgate_auth:1m max_size=64m inactive=2m use_temp_path=off;
-%[10]s
-
-    server {
-        listen %[5]s;
-        root %[6]s;
-    }
-`, user, dir, gate.addr, unixGate.addr, addrs[0], www, modules, ceil.addr, cachedGate.addr, nginxCacheMap)
-	conf += nginxProtected(addrs[1], "authtkt", www, "")
-	conf += nginxProtected(addrs[2], "authtkt_keepalive", www, "")
-	conf += nginxProtected(addrs[3], "authtkt_unix", www, "")
-	conf += nginxProtected(addrs[4], "authtkt_ceiling", www, "")
-	conf += nginxProtected(addrs[5], "authtkt_cached", www, nginxCache)
-	if lua {
-		conf += strings.NewReplacer("LISTEN", addrs[6], "ROOT", www, "SECRET", secret).Replace(nginxLua)
-	}
-	conf += "}\n"
+%[4]s}
+`, user, dir, modules, sites)
 	if err := h.writeSite(dir, "nginx.conf", conf); err != nil {
 		return nil, err
 	}
@@ -384,30 +486,23 @@ http {
 		return nil, err
 	}
 	p.log = filepath.Join(dir, "error.log")
-	for _, a := range addrs {
-		if a == "" {
-			continue
-		}
+	for _, a := range listen {
 		if err := waitPort(p, a); err != nil {
 			return nil, err
 		}
 	}
-	w := &webServer{proc: p, staticAddr: addrs[0], addr: addrs[1], keepaliveAddr: addrs[2], unixAddr: addrs[3],
-		ceilingAddr: addrs[4], cachedAddr: addrs[5], luaAddr: addrs[6]}
-	for _, a := range []string{w.addr, w.keepaliveAddr, w.unixAddr, w.cachedAddr, w.luaAddr} {
-		if a == "" {
+	for _, st := range nginxSetups {
+		a := listen[st.name]
+		if a == "" || st.upstream == "" && !st.lua {
 			continue
 		}
-		if err := h.checkProtected("nginx", a, gate.ticket, true); err != nil {
+		// The ceiling approves everything: only the valid-ticket answer
+		// is checked.
+		if err := h.checkProtected("nginx "+st.name, a, gate.ticket, st.denies); err != nil {
 			return nil, err
 		}
 	}
-	// The ceiling approves everything: only the valid-ticket answer is
-	// checked.
-	if err := h.checkProtected("nginx", w.ceilingAddr, gate.ticket, false); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return &webServer{proc: p, sites: listen}, nil
 }
 
 // startApache starts Apache 2.4 with mpm_event and mod_auth_tkt guarding
@@ -524,7 +619,7 @@ func (h *harness) writeSite(dir, confName, conf string) error {
 // checkProtected makes sure that addr serves the file with the ticket and,
 // if denies, redirects to the login page without it, or with a forged one.
 func (h *harness) checkProtected(name, addr, ticket string, denies bool) error {
-	r, err := rawGet(addr, "/index.html", clientHeaders(standardCookie(ticket)))
+	r, err := rawGet(addr, "/index.html", clientHeaders(browserCookie(ticket)))
 	if err != nil {
 		return fmt.Errorf("%s: %v", name, err)
 	}
@@ -534,7 +629,7 @@ func (h *harness) checkProtected(name, addr, ticket string, denies bool) error {
 	if !denies {
 		return nil
 	}
-	for _, c := range []string{"theme=dark", standardCookie("0" + ticket[1:])} {
+	for _, c := range []string{"theme=dark", browserCookie("0" + ticket[1:])} {
 		r, err = rawGet(addr, "/index.html", clientHeaders(c))
 		if err != nil {
 			return fmt.Errorf("%s: %v", name, err)
