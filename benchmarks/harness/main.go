@@ -232,6 +232,18 @@ func (h *harness) run() error {
 	if err != nil {
 		return err
 	}
+	batchAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	batchGate, err := h.startTktgateOn("tktgate-batch", "MD5", batchAddr, "")
+	if err != nil {
+		return err
+	}
+	unixBatchGate, err := h.startTktgateOn("tktgate-unix-batch", "MD5", "unix:"+filepath.Join(h.tmp, "tktgate-batch.sock"), "")
+	if err != nil {
+		return err
+	}
 	cacheAddr, err := freeAddr()
 	if err != nil {
 		return err
@@ -241,7 +253,7 @@ func (h *harness) run() error {
 	if err != nil {
 		return err
 	}
-	ng, errN := h.startNginx(ngGate, unixGate, cachedGate, ceil)
+	ng, errN := h.startNginx(ngGate, unixGate, batchGate, unixBatchGate, cachedGate, ceil)
 	ap, errA := h.startApache(gate.ticket)
 	for _, e := range []error{errN, errA} {
 		if e != nil && e != errSkip {
@@ -254,10 +266,11 @@ func (h *harness) run() error {
 		return target{name: name, url: "http://" + addr + "/index.html", headers: headers, procs: treeOf(pids...), minBytes: len(staticFile())}
 	}
 	if errN == nil {
-		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid, "tktgate-cached": cachedGate.pid})
+		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid, "tktgate-batch": batchGate.pid, "tktgate-unix-batch": unixBatchGate.pid, "tktgate-cached": cachedGate.pid})
 		pids := map[string][]int{
 			nameStatic: {ng.pid}, nameNginx: {ng.pid, ngGate.pid}, nameNginxAllHeaders: {ng.pid, ngGate.pid},
 			nameNginxUnix: {ng.pid, unixGate.pid}, nameNginxCeiling: {ng.pid, ceil.pid},
+			nameNginxBatch: {ng.pid, batchGate.pid}, nameNginxUnixBatch: {ng.pid, unixBatchGate.pid},
 			nameNginxCached: {ng.pid, cachedGate.pid}, nameNginxLua: {ng.pid},
 		}
 		for _, st := range nginxSetups {
@@ -272,14 +285,21 @@ func (h *harness) run() error {
 		webTargets = append(webTargets, web(nameApache, ap.addr, client, ap.pid), web(nameApacheShort, ap.addr, short, ap.pid))
 	}
 	if len(webTargets) > 0 {
-		before := authCount(ngGate.addr) + authCount(unixGate.addr)
+		gates := []string{ngGate.addr, unixGate.addr, batchGate.addr, unixBatchGate.addr}
+		before := 0
+		for _, a := range gates {
+			before += authCount(a)
+		}
 		cachedBefore := authCount(cachedGate.addr)
 		b, err := h.alternate("3", webTargets, h.cfg.webRounds, h.cfg.secs, h.cfg.webWarm)
 		if err != nil {
 			return err
 		}
-		checked := authCount(ngGate.addr) + authCount(unixGate.addr) - before
-		served := h.served[nameNginx] + h.served[nameNginxAllHeaders] + h.served[nameNginxUnix] + h.served[nameNginxShort]
+		checked := -before
+		for _, a := range gates {
+			checked += authCount(a)
+		}
+		served := h.served[nameNginx] + h.served[nameNginxAllHeaders] + h.served[nameNginxUnix] + h.served[nameNginxShort] + h.served[nameNginxBatch] + h.served[nameNginxUnixBatch]
 		if errN == nil && checked < served {
 			return fmt.Errorf("nginx served %d protected requests but tktgate checked only %d", served, checked)
 		}
@@ -378,6 +398,8 @@ const (
 	nameNginx           = "nginx + tktgate"
 	nameNginxAllHeaders = "nginx + tktgate, every header forwarded"
 	nameNginxUnix       = "nginx + tktgate, unix socket"
+	nameNginxBatch      = "nginx + tktgate, SCHED_BATCH"
+	nameNginxUnixBatch  = "nginx + tktgate, unix socket, SCHED_BATCH"
 	nameNginxCeiling    = "nginx + auth_request to the fasthttp ceiling"
 	nameNginxCached     = "nginx + tktgate, cached"
 	nameNginxLua        = "nginx + Lua in-process check"

@@ -204,11 +204,11 @@ func find(ss []*series, name string) *series {
 
 func (r *report) rawSeries(label string, ss []*series) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n**%s** (req/s per round, in run order forward/backward):\n\n", label)
+	fmt.Fprintf(&b, "\n**%s** (req/s / server CPU µs per answer / CPU share, per round, in run order forward/backward):\n\n", label)
 	for _, s := range ss {
 		var v []string
 		for _, x := range s.samples {
-			v = append(v, rps(x.rps))
+			v = append(v, fmt.Sprintf("%s / %.1f / %.0f%%", rps(x.rps), x.cpuPerReq, 100*x.util))
 		}
 		fmt.Fprintf(&b, "- %s: %s\n", s.t.name, strings.Join(v, ", "))
 	}
@@ -287,6 +287,10 @@ func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cache
 	if nu != nil && ap != nil {
 		r.headlineRow("3. the same over a unix socket (tktgate-upstream-unix.conf) vs Apache + mod_auth_tkt", nu, ap, "—", nil)
 	}
+	if nb, nub := find(ss, nameNginxBatch), find(ss, nameNginxUnixBatch); ap != nil && nb != nil && nub != nil {
+		r.headlineRow("3. the same with tktgate under SCHED_BATCH (systemd's `CPUSchedulingPolicy=batch`) vs Apache + mod_auth_tkt", nb, ap, "—", nil)
+		r.headlineRow("3. the same over a unix socket, tktgate under SCHED_BATCH, vs Apache + mod_auth_tkt", nub, ap, "—", nil)
+	}
 	if all != nil && ap != nil {
 		r.headlineRow("3. the same forwarding every header of the browser's (as shipped until 2026-12-04) vs Apache + mod_auth_tkt", all, ap, "—", nil)
 	}
@@ -330,6 +334,7 @@ func (r *report) groupB(ss []*series, checked, nginxServed, cachedChecked, cache
 	b.WriteString("\n- **nginx + tktgate** is the shipped wiring: tktgate-upstream.conf (`keepalive 256`) and tktgate-auth.conf, whose subrequest carries only what tktgate reads (`proxy_pass_request_headers off`; Cookie, the address, the original URL and method, the request id, a traceparent if any).\n")
 	b.WriteString("- **every header forwarded**: the same with `proxy_pass_request_headers on`, as shipped until 2026-12-04: nginx copies the browser's headers into every subrequest and tktgate parses them.\n")
 	b.WriteString("- **unix socket**: tktgate-upstream-unix.conf to a second tktgate listening on `unix:` (socket_mode 0666).\n")
+	b.WriteString("- **SCHED_BATCH**: two more tktgates (TCP and unix socket) started with `chrt -b 0`, as systemd's `CPUSchedulingPolicy=batch` runs them: their wake-ups do not preempt nginx, which goes on with the other requests it has and hands tktgate a batch of subrequests at once, instead of switching to tktgate for each.\n")
 	b.WriteString("- **auth_request to the fasthttp ceiling**: the shipped wiring to the ceiling server of comparison 1, which answers every subrequest 200 with tktgate's headers without looking at it: the cheapest auth endpoint there can be, so the cost of the subrequest itself.\n")
 	b.WriteString("- **cached**: a third tktgate with `[cache] max_age = \"10s\"`, and tktgate-auth-cached.conf with tktgate-cache.conf (`proxy_cache`, key upstream and policy + `$remote_addr` + `$http_cookie`, bypass for URL tickets). Every client sends the same ticket, so after the first miss per 10 s nginx answers from its cache.\n")
 	b.WriteString("- **Lua in-process check**: no auth service; an `access_by_lua_block` (libnginx-mod-http-lua, LuaJIT) checks the same MD5 ticket inside nginx: base64 or raw cookie, IP, digest, 2 h timeout, identity headers. Less than tktgate does (no refresh, tokens, quoting or %21 forms): the lower bound of an in-process check.\n")

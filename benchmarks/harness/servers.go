@@ -126,7 +126,16 @@ func (h *harness) startTktgateWith(name, digest, addr, top, extra string) (*gate
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := h.start(name, h.binPath("tktgate"), "-config", cfg)
+	var p *proc
+	var err error
+	if strings.HasSuffix(name, "-batch") {
+		// SCHED_BATCH, as systemd's CPUSchedulingPolicy=batch sets it:
+		// its wake-ups do not preempt nginx (chrt execs tktgate: the pid
+		// is tktgate's).
+		p, err = h.start(name, "chrt", "-b", "0", h.binPath("tktgate"), "-config", cfg)
+	} else {
+		p, err = h.start(name, h.binPath("tktgate"), "-config", cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +267,8 @@ var nginxSetups = []nginxSetup{
 	{name: nameNginx, upstream: "tkt_tcp", auth: "auth-tcp.conf", denies: true},
 	{name: nameNginxAllHeaders, upstream: "tkt_tcp", auth: "auth-all-headers.conf", denies: true},
 	{name: nameNginxUnix, upstream: "tkt_unix", auth: "auth-unix.conf", denies: true},
+	{name: nameNginxBatch, upstream: "tkt_tcp_batch", auth: "auth-tcp-batch.conf", denies: true},
+	{name: nameNginxUnixBatch, upstream: "tkt_unix_batch", auth: "auth-unix-batch.conf", denies: true},
 	{name: nameNginxCeiling, upstream: "tkt_ceiling", auth: "auth-ceiling.conf"},
 	{name: nameNginxCached, upstream: "tkt_cached", auth: "auth-cached.conf", denies: true},
 	{name: nameNginxLua, lua: true, denies: true},
@@ -295,9 +306,9 @@ func (h *harness) nginxFiles(dir, www string, upstreams, listen map[string]strin
 	write := func(name, text string) error {
 		return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
 	}
-	for _, up := range []string{"tkt_tcp", "tkt_unix", "tkt_ceiling", "tkt_cached"} {
+	for _, up := range []string{"tkt_tcp", "tkt_unix", "tkt_tcp_batch", "tkt_unix_batch", "tkt_ceiling", "tkt_cached"} {
 		file, ph := "tktgate-upstream.conf", "127.0.0.1:9180"
-		if up == "tkt_unix" {
+		if strings.HasPrefix(up, "tkt_unix") {
 			file, ph = "tktgate-upstream-unix.conf", "unix:/run/tktgate/tktgate.sock"
 		}
 		u, err := h.shippedNginx(file, "upstream tktgate {", "upstream "+up+" {", ph, upstreams[up])
@@ -414,10 +425,10 @@ const luaModule = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 // startNginx starts nginx with a private prefix and one worker, serving
 // the site in each of nginxSetups' ways: gate behind the shipped files
 // over TCP, and with every header forwarded; unixGate over its unix
-// socket; ceil, the cheapest possible auth endpoint; cachedGate with
+// socket; batchGate and unixBatchGate, the same two under SCHED_BATCH; ceil, the cheapest possible auth endpoint; cachedGate with
 // tktgate-auth-cached.conf; with no auth; and with the check in Lua, if
 // libnginx-mod-http-lua is installed.
-func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*webServer, error) {
+func (h *harness) startNginx(gate, unixGate, batchGate, unixBatchGate, cachedGate *gate, ceil *simple) (*webServer, error) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		return nil, h.skipOrFail("nginx not installed")
 	}
@@ -451,7 +462,7 @@ func (h *harness) startNginx(gate, unixGate, cachedGate *gate, ceil *simple) (*w
 		modules = "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module " + luaModule + ";"
 	}
 	www := filepath.Join(dir, "www")
-	sites, err := h.nginxFiles(dir, www, map[string]string{"tkt_tcp": gate.addr, "tkt_unix": unixGate.addr, "tkt_ceiling": ceil.addr, "tkt_cached": cachedGate.addr}, listen, lua)
+	sites, err := h.nginxFiles(dir, www, map[string]string{"tkt_tcp": gate.addr, "tkt_unix": unixGate.addr, "tkt_tcp_batch": batchGate.addr, "tkt_unix_batch": unixBatchGate.addr, "tkt_ceiling": ceil.addr, "tkt_cached": cachedGate.addr}, listen, lua)
 	if err != nil {
 		return nil, err
 	}

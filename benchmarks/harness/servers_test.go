@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,9 +37,10 @@ func TestNginxSetupsAreTheShippedFiles(t *testing.T) {
 	dir := t.TempDir()
 	listen := map[string]string{}
 	for i, st := range nginxSetups {
-		listen[st.name] = "127.0.0.1:" + []string{"18001", "18002", "18003", "18004", "18005", "18006", "18007"}[i]
+		listen[st.name] = "127.0.0.1:" + strconv.Itoa(18001+i)
 	}
-	ups := map[string]string{"tkt_tcp": "127.0.0.1:18101", "tkt_unix": "unix:" + filepath.Join(dir, "s.sock"), "tkt_ceiling": "127.0.0.1:18102", "tkt_cached": "127.0.0.1:18103"}
+	ups := map[string]string{"tkt_tcp": "127.0.0.1:18101", "tkt_unix": "unix:" + filepath.Join(dir, "s.sock"), "tkt_ceiling": "127.0.0.1:18102", "tkt_cached": "127.0.0.1:18103",
+		"tkt_tcp_batch": "127.0.0.1:18104", "tkt_unix_batch": "unix:" + filepath.Join(dir, "b.sock")}
 	conf, err := h.nginxFiles(dir, filepath.Join(dir, "www"), ups, listen, false)
 	if err != nil {
 		t.Fatal(err)
