@@ -156,6 +156,9 @@ var required = []string{
 	"ExecStart=" + installedBinary + " -config /etc/tktgate/config.toml",
 	"ExecReload=/bin/kill -HUP $MAINPID",
 	"Restart=on-failure",
+	// Measured: nginx hands a tktgate that does not preempt it its
+	// subrequests in batches (benchmarks/README.md, comparison 3).
+	"CPUSchedulingPolicy=batch",
 	"User=tktgate",
 	"RuntimeDirectory=tktgate",
 	"NoNewPrivileges=yes",
