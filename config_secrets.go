@@ -133,9 +133,16 @@ type fileRead struct {
 	err  error
 }
 
-// readSecretFile reads a regular file of at most maxSecretFile bytes, so
-// that a slip like /dev/zero or a FIFO cannot hang a reload.
+// readSecretFile reads a secret file: a regular file of at most
+// maxSecretFile bytes.
 func readSecretFile(name string) ([]byte, error) {
+	return readRegularFile(name, maxSecretFile)
+}
+
+// readRegularFile reads a regular file of at most max bytes, so that a
+// slip like /dev/zero or a FIFO cannot hang a reload. Its own errors do
+// not name the file; those of package os do.
+func readRegularFile(name string, max int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
@@ -148,12 +155,12 @@ func readSecretFile(name string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, errors.New("not a regular file")
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxSecretFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxSecretFile)
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("larger than %d bytes", max)
 	}
 	return data, nil
 }

@@ -7,8 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -21,24 +20,12 @@ const maxRevocationFile = 64 << 20
 // readRevocationFile reads and parses the revocation file at name: a
 // regular file of at most maxRevocationFile bytes.
 func readRevocationFile(name string) ([]revEntry, error) {
-	f, err := os.Open(name)
+	data, err := readRegularFile(name, maxRevocationFile)
 	if err != nil {
+		if _, ok := errors.AsType[*fs.PathError](err); !ok {
+			err = fmt.Errorf("%s: %w", name, err)
+		}
 		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", name)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxRevocationFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxRevocationFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxRevocationFile)
 	}
 	return parseRevocations(data, name)
 }
