@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -414,7 +413,7 @@ func (e *explanation) explainRefused(cfg *Config, p *Policy, value, c []byte, er
 func otherSites(cfg *Config, p *Policy, value []byte, o explainOpts) []string {
 	cur, old := explainSecrets(p)
 	var names []string
-	for _, q := range append([]*Policy{cfg.Default}, sortedPolicies(cfg)...) {
+	for _, q := range cfg.allPolicies() {
 		if q == p {
 			continue
 		}
@@ -427,15 +426,6 @@ func otherSites(cfg *Config, p *Policy, value []byte, o explainOpts) []string {
 		}
 	}
 	return names
-}
-
-// sortedPolicies are cfg's named policies in name order.
-func sortedPolicies(cfg *Config) []*Policy {
-	ps := make([]*Policy, 0, len(cfg.Policies))
-	for _, name := range slices.Sorted(maps.Keys(cfg.Policies)) {
-		ps = append(ps, cfg.Policies[name])
-	}
-	return ps
 }
 
 // quoted names policies for a sentence.

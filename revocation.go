@@ -28,6 +28,7 @@ package main
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -185,11 +186,12 @@ func revHorizon(cfg *Config) (d time.Duration, ok bool) {
 	return d + time.Second, true
 }
 
-// allPolicies is the default policy and the named ones.
+// allPolicies is the default policy, then the named ones in name order
+// (the order explain lists them in).
 func (cfg *Config) allPolicies() []*Policy {
 	ps := []*Policy{cfg.Default}
-	for _, p := range cfg.Policies {
-		ps = append(ps, p)
+	for _, name := range slices.Sorted(maps.Keys(cfg.Policies)) {
+		ps = append(ps, cfg.Policies[name])
 	}
 	return ps
 }
