@@ -28,13 +28,8 @@ func runHealthcheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(fs.Output(), "Usage:\n  tktgate healthcheck [-config FILE]\n\nAsks the running server's /readyz on the configured listen address;\nprints \"ready\" and exits 0, or \"not ready: why\" and exits 1.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, usage, stdout, stderr); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tktgate healthcheck: unexpected argument %q\n", fs.Arg(0))
-		usage()
-		return 2
 	}
 	cfg, err := LoadConfig(*cfgPath)
 	if err != nil {

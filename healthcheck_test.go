@@ -177,6 +177,14 @@ func TestHelp(t *testing.T) {
 	if code, out, errOut := runCLI("-nosuchflag"); code != 2 || out != "" || !strings.Contains(errOut, "Usage:") {
 		t.Errorf("-nosuchflag: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", code, out, errOut)
 	}
+	// So is a stray argument, named with the command.
+	for _, args := range [][]string{{"stray"}, {"healthcheck", "stray"}} {
+		want := strings.Join(args[:len(args)-1], " ")
+		want = strings.TrimSpace("tktgate "+want) + `: unexpected argument "stray"`
+		if code, out, errOut := runCLI(args...); code != 2 || out != "" || !strings.HasPrefix(errOut, want+"\n") || !strings.Contains(errOut, "Usage:") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, %q and the usage on stderr", args, code, out, errOut, want)
+		}
+	}
 }
 
 // A start-up failure is logged like everything the server logs: one JSON

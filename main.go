@@ -73,13 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), usageText+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+	if code, ok := parseFlagsOnly(fs, args, usage, stdout, stderr); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tktgate: unexpected argument %q\n", fs.Arg(0))
-		usage()
-		return 2
 	}
 	if *showVersion {
 		fmt.Fprintf(stdout, "tktgate %s (%s)\n", version, goVersion())
@@ -144,4 +139,18 @@ func parseFlags(fs *flag.FlagSet, args []string, usage func(), stdout, stderr io
 		usage()
 		return 2, false
 	}
+}
+
+// parseFlagsOnly is parseFlags for a command that takes flags and no
+// arguments: an argument is a usage error, named with the command.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, usage func(), stdout, stderr io.Writer) (code int, ok bool) {
+	if code, ok := parseFlags(fs, args, usage, stdout, stderr); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		usage()
+		return 2, false
+	}
+	return 0, true
 }
