@@ -13,26 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// chromePageView is what Chrome 131 sends with a page view besides Host
-// and Cookie (benchmarks/harness sends the same): about 800 bytes that
-// tktgate never reads.
-var chromePageView = []string{
-	`sec-ch-ua: "Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"`,
-	"sec-ch-ua-mobile: ?0",
-	`sec-ch-ua-platform: "Windows"`,
-	"Upgrade-Insecure-Requests: 1",
-	"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-	"Sec-Fetch-Site: same-origin",
-	"Sec-Fetch-Mode: navigate",
-	"Sec-Fetch-User: ?1",
-	"Sec-Fetch-Dest: document",
-	"Referer: https://intranet.example.com/reports/2026/quarterly?region=emea&view=summary",
-	"Accept-Encoding: gzip, deflate, br, zstd",
-	"Accept-Language: en-GB,en-US;q=0.9,en;q=0.8,de;q=0.7",
-}
+	"github.com/tktgate/tktgate/internal/pageview"
+)
 
 // pageCookies puts a ticket among the cookies of a page view.
 func pageCookies(name, tkt string) string {
@@ -144,7 +127,7 @@ func TestNginxSubrequestHeaders(t *testing.T) {
 	now := time.Now()
 	alice := g.ticket(t, "alice", "127.0.0.1", "editor", "Alice Smith", now, false)
 	page := func(cookies ...string) []string {
-		h := slices.Clone(chromePageView)
+		h := slices.Clone(pageview.ChromeHeaders)
 		for _, c := range cookies {
 			h = append(h, "Cookie: "+c)
 		}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/tktgate/tktgate/internal/pageview"
 )
 
 const (
@@ -15,28 +17,6 @@ const (
 	tokens = "admin,editor"
 	data   = "Bench User"
 )
-
-// chromeHeaders are what Chrome 131 on Windows sends with a page view
-// over HTTP/1.1, Cookie and Host aside (wrk adds Host): client hints,
-// fetch metadata, the long Accept, Referer, encodings and languages.
-// With the Cookie header below a request is about 1.2 KB, a real page
-// view's size: what nginx and Apache parse, and what nginx's auth
-// subrequest copies to tktgate unless told otherwise.
-var chromeHeaders = []string{
-	`sec-ch-ua: "Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24"`,
-	"sec-ch-ua-mobile: ?0",
-	`sec-ch-ua-platform: "Windows"`,
-	"Upgrade-Insecure-Requests: 1",
-	"User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
-	"Sec-Fetch-Site: same-origin",
-	"Sec-Fetch-Mode: navigate",
-	"Sec-Fetch-User: ?1",
-	"Sec-Fetch-Dest: document",
-	"Referer: https://intranet.example.com/reports/2026/quarterly?region=emea&view=summary",
-	"Accept-Encoding: gzip, deflate, br, zstd",
-	"Accept-Language: en-GB,en-US;q=0.9,en;q=0.8,de;q=0.7",
-}
 
 // browserCookie is a page view's Cookie header, about 400 bytes: Google
 // Analytics and Ads (_ga, _ga_<id>, _gcl_au, _gid), Matomo (_pk_id, _pk_ses), the
@@ -88,7 +68,7 @@ func subrequestSet() []string {
 // clientHeaders are a browser's page view with cookie as its Cookie
 // header.
 func clientHeaders(cookie string) []string {
-	return append(append([]string(nil), chromeHeaders...), "Cookie: "+cookie)
+	return append(append([]string(nil), pageview.ChromeHeaders...), "Cookie: "+cookie)
 }
 
 // shortClientHeaders are the short request of shortHeaders.
