@@ -228,31 +228,39 @@ func (m *metrics) appendText(b []byte) []byte {
 		b = fmt.Appendf(b, "tktgate_auth_duration_seconds_sum{policy=%q} %g\n", p.name, float64(p.sumNs.Load())/1e9)
 		b = fmt.Appendf(b, "tktgate_auth_duration_seconds_count{policy=%q} %d\n", p.name, cum)
 	}
-	b = fmt.Appendf(b, "# HELP tktgate_config_reloads_total Configuration reloads by result.\n# TYPE tktgate_config_reloads_total counter\n"+
-		"tktgate_config_reloads_total{result=\"success\"} %d\ntktgate_config_reloads_total{result=\"failure\"} %d\n", m.reloads.Load(), m.reloadFails.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_config_last_reload_success_timestamp_seconds When the running config was loaded.\n# TYPE tktgate_config_last_reload_success_timestamp_seconds gauge\ntktgate_config_last_reload_success_timestamp_seconds %d\n", m.lastReloadOK.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_entries Entries of the revocation list in force.\n# TYPE tktgate_revocation_entries gauge\ntktgate_revocation_entries %d\n", m.revEntries.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_reloads_total Reloads of the revocation file alone, by result.\n# TYPE tktgate_revocation_reloads_total counter\n"+
-		"tktgate_revocation_reloads_total{result=\"success\"} %d\ntktgate_revocation_reloads_total{result=\"failure\"} %d\n", m.revReloads.Load(), m.revReloadFails.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_last_load_success_timestamp_seconds When the revocation list in force was read (with the config or alone).\n# TYPE tktgate_revocation_last_load_success_timestamp_seconds gauge\ntktgate_revocation_last_load_success_timestamp_seconds %d\n", m.revLastOK.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_entries Revocation entries loaded from Redis.\n# TYPE tktgate_revocation_redis_entries gauge\ntktgate_revocation_redis_entries %d\n", m.redisEntries.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_up Whether the connection to Redis works (1) or not (0; the entries last loaded are in force).\n# TYPE tktgate_revocation_redis_up gauge\ntktgate_revocation_redis_up %d\n", m.redisUp.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_last_sync_timestamp_seconds When every entry was last loaded from Redis.\n# TYPE tktgate_revocation_redis_last_sync_timestamp_seconds gauge\ntktgate_revocation_redis_last_sync_timestamp_seconds %d\n", m.redisLastSync.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_syncs_total Full loads from Redis, by result.\n# TYPE tktgate_revocation_redis_syncs_total counter\n"+
-		"tktgate_revocation_redis_syncs_total{result=\"success\"} %d\ntktgate_revocation_redis_syncs_total{result=\"failure\"} %d\n", m.redisSyncs.Load(), m.redisSyncFails.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_updates_total Changes published on Redis and applied.\n# TYPE tktgate_revocation_redis_updates_total counter\ntktgate_revocation_redis_updates_total %d\n", m.redisUpdates.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_revocation_redis_bad_values_total Redis keys skipped because they hold no entry line.\n# TYPE tktgate_revocation_redis_bad_values_total counter\ntktgate_revocation_redis_bad_values_total %d\n", m.redisBadValues.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_unknown_policy_requests_total Requests for /auth/NAME with no such policy (answered 500).\n# TYPE tktgate_unknown_policy_requests_total counter\ntktgate_unknown_policy_requests_total %d\n", m.unknownPolicy.Load())
-	b = fmt.Appendf(b, "# HELP tktgate_handler_panics_total Recovered panics (a bug: please report).\n# TYPE tktgate_handler_panics_total counter\ntktgate_handler_panics_total %d\n", m.panics.Load())
+	b = appendByResult(b, "tktgate_config_reloads_total", "Configuration reloads by result.", m.reloads.Load(), m.reloadFails.Load())
+	b = appendMetric(b, "tktgate_config_last_reload_success_timestamp_seconds", "gauge", "When the running config was loaded.", m.lastReloadOK.Load())
+	b = appendMetric(b, "tktgate_revocation_entries", "gauge", "Entries of the revocation list in force.", m.revEntries.Load())
+	b = appendByResult(b, "tktgate_revocation_reloads_total", "Reloads of the revocation file alone, by result.", m.revReloads.Load(), m.revReloadFails.Load())
+	b = appendMetric(b, "tktgate_revocation_last_load_success_timestamp_seconds", "gauge", "When the revocation list in force was read (with the config or alone).", m.revLastOK.Load())
+	b = appendMetric(b, "tktgate_revocation_redis_entries", "gauge", "Revocation entries loaded from Redis.", m.redisEntries.Load())
+	b = appendMetric(b, "tktgate_revocation_redis_up", "gauge", "Whether the connection to Redis works (1) or not (0; the entries last loaded are in force).", m.redisUp.Load())
+	b = appendMetric(b, "tktgate_revocation_redis_last_sync_timestamp_seconds", "gauge", "When every entry was last loaded from Redis.", m.redisLastSync.Load())
+	b = appendByResult(b, "tktgate_revocation_redis_syncs_total", "Full loads from Redis, by result.", m.redisSyncs.Load(), m.redisSyncFails.Load())
+	b = appendMetric(b, "tktgate_revocation_redis_updates_total", "counter", "Changes published on Redis and applied.", m.redisUpdates.Load())
+	b = appendMetric(b, "tktgate_revocation_redis_bad_values_total", "counter", "Redis keys skipped because they hold no entry line.", m.redisBadValues.Load())
+	b = appendMetric(b, "tktgate_unknown_policy_requests_total", "counter", "Requests for /auth/NAME with no such policy (answered 500).", m.unknownPolicy.Load())
+	b = appendMetric(b, "tktgate_handler_panics_total", "counter", "Recovered panics (a bug: please report).", m.panics.Load())
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	b = fmt.Appendf(b, "# HELP go_goroutines Goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
-	b = fmt.Appendf(b, "# HELP go_memstats_heap_inuse_bytes Heap bytes in use.\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
+	b = appendMetric(b, "go_goroutines", "gauge", "Goroutines that currently exist.", runtime.NumGoroutine())
+	b = appendMetric(b, "go_memstats_heap_inuse_bytes", "gauge", "Heap bytes in use.", ms.HeapInuse)
 	if rss, ok := residentBytes(); ok {
-		b = fmt.Appendf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", rss)
+		b = appendMetric(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss)
 	}
 	b = fmt.Appendf(b, "# HELP tktgate_build_info Build information.\n# TYPE tktgate_build_info gauge\ntktgate_build_info{version=%q,goversion=%q} 1\n", version, goVersion())
 	return b
+}
+
+// appendMetric writes one metric without labels: its HELP and TYPE
+// lines, then its value.
+func appendMetric(b []byte, name, kind, help string, v any) []byte {
+	return fmt.Appendf(b, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, kind, name, v)
+}
+
+// appendByResult writes a counter by result: success, then failure.
+func appendByResult(b []byte, name, help string, ok, fail uint64) []byte {
+	return fmt.Appendf(b, "# HELP %s %s\n# TYPE %s counter\n%s{result=\"success\"} %d\n%s{result=\"failure\"} %d\n", name, help, name, name, ok, name, fail)
 }
 
 // limiter lets through at most perSec events per second, without locks:
