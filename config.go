@@ -24,6 +24,7 @@ type Config struct {
 	LogLevel      slog.Level
 	LogRequests   logRequests   // which auth answers get an audit line (see audit.go)
 	SocketMode    os.FileMode   // permissions of a unix listen socket
+	CPUScheduling cpuScheduling // the scheduling policy set at start-up (see sched.go)
 	MetricsListen string        // separate listener for /metrics; "" = the main one
 	Watch         bool          // reload when a watched file changes (see watch.go)
 	WatchInterval time.Duration // how often the watched files are looked at

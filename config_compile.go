@@ -92,6 +92,13 @@ func (c *compiler) compileTop(raw *rawFile, cfg *Config) {
 			c.problem(key("log_requests"), "unknown value %q (want \"none\", \"denied\" or \"all\")", v)
 		}
 	}
+	if v, ok := get(c, key("cpu_scheduling"), &raw.CPUScheduling); ok {
+		if p, found := parseCPUScheduling(v); found {
+			cfg.CPUScheduling = p
+		} else {
+			c.problem(key("cpu_scheduling"), "unknown value %q (want \"inherit\", \"batch\" or \"other\")", v)
+		}
+	}
 	if raw.SocketMode.wrong == "an integer" {
 		// TOML reads 660 as decimal; only a string keeps the octal digits.
 		c.problem(key("socket_mode"), `want a string such as "0660", not an integer`)

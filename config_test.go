@@ -124,6 +124,11 @@ func TestConfigErrors(t *testing.T) {
 	f(`log_requests = true`+"\n"+sec, `test.toml:1: log_requests: want a string, not a boolean`)
 	f(sec+`log_requests = "all"`+"\n", `ticket.log_requests: unknown key`)
 
+	// cpu_scheduling
+	f(`cpu_scheduling = "batch"`+"\n"+sec, "")
+	f(`cpu_scheduling = "idle"`+"\n"+sec, `test.toml:1: cpu_scheduling: unknown value "idle" (want "inherit", "batch" or "other")`)
+	f(`cpu_scheduling = 3`+"\n"+sec, `test.toml:1: cpu_scheduling: want a string, not an integer`)
+
 	// watch and watch_interval
 	f(`watch = false`+"\n"+sec, "")
 	f(`watch = "no"`+"\n"+sec, `test.toml:1: watch: want a boolean (true or false), not a string`)
@@ -549,6 +554,9 @@ func TestConfigValues(t *testing.T) {
 	f(sec, func(c *Config) any { return c.LogRequests }, logNone)
 	f(`log_requests = "all"`+"\n"+sec, func(c *Config) any { return c.LogRequests }, logAll)
 	f(`log_requests = "denied"`+"\n"+sec, func(c *Config) any { return c.LogRequests }, logDenied)
+	f(sec, func(c *Config) any { return c.CPUScheduling }, schedInherit)
+	f(`cpu_scheduling = "batch"`+"\n"+sec, func(c *Config) any { return c.CPUScheduling }, schedBatch)
+	f(`cpu_scheduling = "Other"`+"\n"+sec, func(c *Config) any { return c.CPUScheduling }, schedOther)
 	f(sec, func(c *Config) any { return c.Limits }, Limits{
 		ReadBufferSize:  32768,
 		ReadTimeout:     5 * time.Second,

@@ -27,6 +27,7 @@ type rawFile struct {
 	Watch         opt[bool]      `toml:"watch"`
 	WatchInterval opt[duration]  `toml:"watch_interval"`
 	LogRequests   opt[string]    `toml:"log_requests"`
+	CPUScheduling opt[string]    `toml:"cpu_scheduling"`
 	Ticket        toml.Primitive `toml:"ticket"`
 	ClientIP      toml.Primitive `toml:"client_ip"`
 	Redirect      toml.Primitive `toml:"redirect"`

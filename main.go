@@ -109,6 +109,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)
 	log := newLogger(stderr, &slog.HandlerOptions{Level: level})
+	if err := applyScheduling(cfg.CPUScheduling); err != nil {
+		log.Error("cannot serve", "config", *cfgPath, "error", err.Error())
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)

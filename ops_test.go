@@ -44,6 +44,12 @@ type proc struct {
 // waits until it answers /readyz.
 func startProc(t *testing.T, dir, config string) *proc {
 	t.Helper()
+	return startProcWith(t, dir, config, (*exec.Cmd).Start)
+}
+
+// startProcWith is startProc with start starting the process.
+func startProcWith(t *testing.T, dir, config string, start func(*exec.Cmd) error) *proc {
+	t.Helper()
 	sock := filepath.Join(dir, "tktgate.sock")
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte("listen = \"unix:"+sock+"\"\n"+config), 0o600); err != nil {
@@ -52,7 +58,7 @@ func startProc(t *testing.T, dir, config string) *proc {
 	p := &proc{stderr: &e2e.Buffer{}, sock: sock, done: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), "-config", cfgPath)
 	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
+	if err := start(p.cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()

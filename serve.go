@@ -74,7 +74,7 @@ func serveOn(ctx context.Context, cfg *Config, path string, log *slog.Logger, le
 		names = append(names, n)
 	}
 	log.Info("tktgate listening", "listen", cfg.Listen, "metrics_listen", cfg.MetricsListen, "digest", cfg.Default.Options.Digest.String(),
-		"policies", names, "version", version, "config", path)
+		"policies", names, "cpu_scheduling", cfg.CPUScheduling.String(), "version", version, "config", path)
 	// Watching starts before anyone is told the server is up: a file
 	// changed from then on is reloaded.
 	w := newWatcher(path, cfg)
@@ -176,8 +176,8 @@ func (s *Server) reload(running *Config, path string, level *slog.LevelVar) *Con
 		log.Error("config reload failed; keeping the running config", "config", path, "error", err.Error())
 		return nil
 	}
-	if newCfg.Listen != running.Listen || newCfg.MetricsListen != running.MetricsListen || newCfg.Limits != running.Limits {
-		log.Warn("listen addresses and [limits] change only on restart; the rest of the new config is in use")
+	if newCfg.Listen != running.Listen || newCfg.MetricsListen != running.MetricsListen || newCfg.Limits != running.Limits || newCfg.CPUScheduling != running.CPUScheduling {
+		log.Warn("listen addresses, cpu_scheduling and [limits] change only on restart; the rest of the new config is in use")
 	}
 	s.load(newCfg)
 	s.startRedis(newCfg.Redis)

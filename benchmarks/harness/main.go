@@ -253,7 +253,11 @@ func (h *harness) run() error {
 	if err != nil {
 		return err
 	}
-	ng, errN := h.startNginx(ngGate, unixGate, batchGate, unixBatchGate, cachedGate, ceil)
+	ceilBatch, err := h.startCeilingAs("ceiling-batch", gate)
+	if err != nil {
+		return err
+	}
+	ng, errN := h.startNginx(ngGate, unixGate, batchGate, unixBatchGate, cachedGate, ceil, ceilBatch)
 	ap, errA := h.startApache(gate.ticket)
 	for _, e := range []error{errN, errA} {
 		if e != nil && e != errSkip {
@@ -266,11 +270,12 @@ func (h *harness) run() error {
 		return target{name: name, url: "http://" + addr + "/index.html", headers: headers, procs: treeOf(pids...), minBytes: len(staticFile())}
 	}
 	if errN == nil {
-		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid, "tktgate-batch": batchGate.pid, "tktgate-unix-batch": unixBatchGate.pid, "tktgate-cached": cachedGate.pid})
+		h.rep.pinning(map[string]int{"nginx": ng.pid, "tktgate-nginx": ngGate.pid, "tktgate-unix": unixGate.pid, "tktgate-batch": batchGate.pid, "tktgate-unix-batch": unixBatchGate.pid, "tktgate-cached": cachedGate.pid, "ceiling-batch": ceilBatch.pid})
 		pids := map[string][]int{
 			nameStatic: {ng.pid}, nameNginx: {ng.pid, ngGate.pid}, nameNginxAllHeaders: {ng.pid, ngGate.pid},
 			nameNginxUnix: {ng.pid, unixGate.pid}, nameNginxCeiling: {ng.pid, ceil.pid},
-			nameNginxBatch: {ng.pid, batchGate.pid}, nameNginxUnixBatch: {ng.pid, unixBatchGate.pid},
+			nameNginxCeilingBatch: {ng.pid, ceilBatch.pid},
+			nameNginxBatch:        {ng.pid, batchGate.pid}, nameNginxUnixBatch: {ng.pid, unixBatchGate.pid},
 			nameNginxCached: {ng.pid, cachedGate.pid}, nameNginxLua: {ng.pid},
 		}
 		for _, st := range nginxSetups {
@@ -394,18 +399,19 @@ func authCount(addr string) int {
 
 // Names of the comparison 3 setups.
 const (
-	nameStatic          = "nginx static"
-	nameNginx           = "nginx + tktgate"
-	nameNginxAllHeaders = "nginx + tktgate, every header forwarded"
-	nameNginxUnix       = "nginx + tktgate, unix socket"
-	nameNginxBatch      = "nginx + tktgate, SCHED_BATCH"
-	nameNginxUnixBatch  = "nginx + tktgate, unix socket, SCHED_BATCH"
-	nameNginxCeiling    = "nginx + auth_request to the fasthttp ceiling"
-	nameNginxCached     = "nginx + tktgate, cached"
-	nameNginxLua        = "nginx + Lua in-process check"
-	nameApache          = "Apache + mod_auth_tkt"
-	nameNginxShort      = "nginx + tktgate, short request"
-	nameApacheShort     = "Apache + mod_auth_tkt, short request"
+	nameStatic            = "nginx static"
+	nameNginx             = "nginx + tktgate"
+	nameNginxAllHeaders   = "nginx + tktgate, every header forwarded"
+	nameNginxUnix         = "nginx + tktgate, unix socket"
+	nameNginxBatch        = "nginx + tktgate, SCHED_BATCH"
+	nameNginxUnixBatch    = "nginx + tktgate, unix socket, SCHED_BATCH"
+	nameNginxCeiling      = "nginx + auth_request to the fasthttp ceiling"
+	nameNginxCeilingBatch = "nginx + auth_request to the fasthttp ceiling, SCHED_BATCH"
+	nameNginxCached       = "nginx + tktgate, cached"
+	nameNginxLua          = "nginx + Lua in-process check"
+	nameApache            = "Apache + mod_auth_tkt"
+	nameNginxShort        = "nginx + tktgate, short request"
+	nameApacheShort       = "Apache + mod_auth_tkt, short request"
 )
 
 // nameAudit is comparison 7's tktgate that logs every answer.

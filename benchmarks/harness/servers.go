@@ -102,20 +102,20 @@ func (h *harness) startTktgateOn(name, digest, addr, extra string) (*gate, error
 // startTktgateWith is startTktgateOn with top-level keys (top) too.
 func (h *harness) startTktgateWith(name, digest, addr, top, extra string) (*gate, error) {
 	cfg := filepath.Join(h.tmp, name+".toml")
+	if strings.HasSuffix(name, "-batch") {
+		// SCHED_BATCH, as config.toml ships it (cpu_scheduling): its
+		// wake-ups do not preempt nginx.
+		top += "\ncpu_scheduling = \"batch\"\n"
+	} else {
+		// The others under SCHED_OTHER whatever the harness was started
+		// under: what tktgate costs without it.
+		top += "\ncpu_scheduling = \"other\"\n"
+	}
 	conf := fmt.Sprintf("listen = %q\nsocket_mode = \"0666\"\nlog_level = \"warn\"\n%s\n[ticket]\nsecret = %q\ndigest_type = %q\n\n[redirect]\nlogin_url = \"/login\"\n", addr, top, secret, digest) + extra
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	var p *proc
-	var err error
-	if strings.HasSuffix(name, "-batch") {
-		// SCHED_BATCH, as systemd's CPUSchedulingPolicy=batch sets it:
-		// its wake-ups do not preempt nginx (chrt execs tktgate: the pid
-		// is tktgate's).
-		p, err = h.start(name, "chrt", "-b", "0", h.binPath("tktgate"), "-config", cfg)
-	} else {
-		p, err = h.start(name, h.binPath("tktgate"), "-config", cfg)
-	}
+	p, err := h.start(name, h.binPath("tktgate"), "-config", cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -164,15 +164,26 @@ type simple struct {
 // startCeiling starts the bare fasthttp server, writing exactly the
 // headers g answered with.
 func (h *harness) startCeiling(g *gate) (*simple, error) {
+	return h.startCeilingAs("ceiling", g)
+}
+
+// startCeilingAs starts a ceiling server named name; one whose name ends
+// in -batch runs under SCHED_BATCH (chrt execs it: the pid is the
+// ceiling's), like the tktgates of that name.
+func (h *harness) startCeilingAs(name string, g *gate) (*simple, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-listen", addr}
+	args := []string{h.binPath("ceiling"), "-listen", addr}
 	for _, kv := range g.answerHeaders() {
 		args = append(args, "-header", kv[0]+": "+kv[1])
 	}
-	p, err := h.start("ceiling", h.binPath("ceiling"), args...)
+	if strings.HasSuffix(name, "-batch") {
+		args = append([]string{"-b", "0"}, args...)
+		args = append([]string{"chrt"}, args...)
+	}
+	p, err := h.start(name, args[0], args[1:]...)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +261,7 @@ var nginxSetups = []nginxSetup{
 	{name: nameNginxBatch, upstream: "tkt_tcp_batch", auth: "auth-tcp-batch.conf", denies: true},
 	{name: nameNginxUnixBatch, upstream: "tkt_unix_batch", auth: "auth-unix-batch.conf", denies: true},
 	{name: nameNginxCeiling, upstream: "tkt_ceiling", auth: "auth-ceiling.conf"},
+	{name: nameNginxCeilingBatch, upstream: "tkt_ceiling_batch", auth: "auth-ceiling-batch.conf"},
 	{name: nameNginxCached, upstream: "tkt_cached", auth: "auth-cached.conf", denies: true},
 	{name: nameNginxLua, lua: true, denies: true},
 }
@@ -286,7 +298,7 @@ func (h *harness) nginxFiles(dir, www string, upstreams, listen map[string]strin
 	write := func(name, text string) error {
 		return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
 	}
-	for _, up := range []string{"tkt_tcp", "tkt_unix", "tkt_tcp_batch", "tkt_unix_batch", "tkt_ceiling", "tkt_cached"} {
+	for _, up := range []string{"tkt_tcp", "tkt_unix", "tkt_tcp_batch", "tkt_unix_batch", "tkt_ceiling", "tkt_ceiling_batch", "tkt_cached"} {
 		file, ph := "tktgate-upstream.conf", "127.0.0.1:9180"
 		if strings.HasPrefix(up, "tkt_unix") {
 			file, ph = "tktgate-upstream-unix.conf", "unix:/run/tktgate/tktgate.sock"
@@ -408,7 +420,7 @@ const luaModule = "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 // socket; batchGate and unixBatchGate, the same two under SCHED_BATCH; ceil, the cheapest possible auth endpoint; cachedGate with
 // tktgate-auth-cached.conf; with no auth; and with the check in Lua, if
 // libnginx-mod-http-lua is installed.
-func (h *harness) startNginx(gate, unixGate, batchGate, unixBatchGate, cachedGate *gate, ceil *simple) (*webServer, error) {
+func (h *harness) startNginx(gate, unixGate, batchGate, unixBatchGate, cachedGate *gate, ceil, ceilBatch *simple) (*webServer, error) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		return nil, h.skipOrFail("nginx not installed")
 	}
@@ -442,7 +454,7 @@ func (h *harness) startNginx(gate, unixGate, batchGate, unixBatchGate, cachedGat
 		modules = "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module " + luaModule + ";"
 	}
 	www := filepath.Join(dir, "www")
-	sites, err := h.nginxFiles(dir, www, map[string]string{"tkt_tcp": gate.addr, "tkt_unix": unixGate.addr, "tkt_tcp_batch": batchGate.addr, "tkt_unix_batch": unixBatchGate.addr, "tkt_ceiling": ceil.addr, "tkt_cached": cachedGate.addr}, listen, lua)
+	sites, err := h.nginxFiles(dir, www, map[string]string{"tkt_tcp": gate.addr, "tkt_unix": unixGate.addr, "tkt_tcp_batch": batchGate.addr, "tkt_unix_batch": unixBatchGate.addr, "tkt_ceiling": ceil.addr, "tkt_ceiling_batch": ceilBatch.addr, "tkt_cached": cachedGate.addr}, listen, lua)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func TestNginxSetupsAreTheShippedFiles(t *testing.T) {
 		listen[st.name] = "127.0.0.1:" + strconv.Itoa(18001+i)
 	}
 	ups := map[string]string{"tkt_tcp": "127.0.0.1:18101", "tkt_unix": "unix:" + filepath.Join(dir, "s.sock"), "tkt_ceiling": "127.0.0.1:18102", "tkt_cached": "127.0.0.1:18103",
-		"tkt_tcp_batch": "127.0.0.1:18104", "tkt_unix_batch": "unix:" + filepath.Join(dir, "b.sock")}
+		"tkt_tcp_batch": "127.0.0.1:18104", "tkt_unix_batch": "unix:" + filepath.Join(dir, "b.sock"), "tkt_ceiling_batch": "127.0.0.1:18105"}
 	conf, err := h.nginxFiles(dir, filepath.Join(dir, "www"), ups, listen, false)
 	if err != nil {
 		t.Fatal(err)

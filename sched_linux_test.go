@@ -1,0 +1,124 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// threadPolicies reads the scheduling policy of every thread of pid
+// (field 41 of /proc/PID/task/TID/stat), by thread id.
+func threadPolicies(t *testing.T, pid int) map[int]int {
+	t.Helper()
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pols := map[int]int{}
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			continue // exited
+		}
+		// The command name may hold spaces and parentheses: the fields
+		// that follow start after the last ')', at field 3.
+		rest := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(rest) < 39 {
+			t.Fatalf("%s/stat: %d fields after the name", task.Name(), len(rest))
+		}
+		pol, err := strconv.Atoi(rest[38]) // field 41
+		if err != nil {
+			t.Fatal(err)
+		}
+		tid, _ := strconv.Atoi(task.Name())
+		pols[tid] = pol
+	}
+	return pols
+}
+
+// startUnderBatch starts cmd from an OS thread of the test put under
+// SCHED_BATCH, so that the process starts under it, as it does with
+// systemd's CPUSchedulingPolicy=batch or `chrt -b 0`.
+func startUnderBatch(cmd *exec.Cmd) error {
+	var err error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// The thread is never unlocked: it exits with the goroutine, so
+		// its policy goes with it.
+		runtime.LockOSThread()
+		var param struct{ priority int32 }
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, linuxSchedBatch, uintptr(unsafe.Pointer(&param))); errno != 0 {
+			err = errno
+			return
+		}
+		err = cmd.Start()
+	}()
+	wg.Wait()
+	return err
+}
+
+// Every thread of the serving process is under the policy cpu_scheduling
+// asks for, started under SCHED_OTHER or under SCHED_BATCH; "inherit"
+// (the default) leaves the one it was started with.
+func TestCPUScheduling(t *testing.T) {
+	const secret = "[ticket]\nsecret = \"s\"\n"
+	for _, tc := range []struct {
+		name, config string
+		underBatch   bool
+		want         int
+		logged       string // the start-up line's cpu_scheduling
+	}{
+		{"batch", `cpu_scheduling = "batch"` + "\n", false, linuxSchedBatch, "batch"},
+		{"batch started under batch", `cpu_scheduling = "batch"` + "\n", true, linuxSchedBatch, "batch"},
+		{"other started under batch", `cpu_scheduling = "other"` + "\n", true, linuxSchedOther, "other"},
+		{"inherit started under batch", "", true, linuxSchedBatch, "inherit"},
+		{"inherit", `cpu_scheduling = "inherit"` + "\n", false, linuxSchedOther, "inherit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := (*exec.Cmd).Start
+			if tc.underBatch {
+				start = startUnderBatch
+			}
+			p := startProcWith(t, t.TempDir(), "watch = false\n"+tc.config+secret, start)
+			// Requests on many connections at once, so that the runtime
+			// has started threads for them: those must have the policy
+			// too.
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := p.client()
+					for range 20 {
+						if resp, err := c.Get("http://gate/auth"); err == nil {
+							resp.Body.Close()
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			pols := threadPolicies(t, p.cmd.Process.Pid)
+			if len(pols) < 2 {
+				t.Fatalf("%d threads: want the runtime's several", len(pols))
+			}
+			for tid, pol := range pols {
+				if pol != tc.want {
+					t.Errorf("thread %d: policy %d, want %d (of %d threads: %v)", tid, pol, tc.want, len(pols), pols)
+				}
+			}
+			if want := `"cpu_scheduling":"` + tc.logged + `"`; !strings.Contains(p.stderr.String(), want) {
+				t.Errorf("start-up line lacks %s:\n%s", want, p.stderr.String())
+			}
+		})
+	}
+}

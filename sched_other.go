@@ -1,0 +1,9 @@
+//go:build !linux
+
+package main
+
+import "errors"
+
+func setScheduling(cpuScheduling) error {
+	return errors.New("supported on Linux only")
+}
