@@ -438,6 +438,11 @@ func TestKubernetesOverlays(t *testing.T) {
 			if !strings.HasSuffix(str(dig(fa, "address")), "?redirect=1") {
 				t.Errorf("k8s/traefik.yaml: %q lacks ?redirect=1", str(dig(fa, "address")))
 			}
+			// Only the client headers tktgate reads: an empty or missing
+			// list copies them all.
+			if got := fmt.Sprint(dig(fa, "authRequestHeaders")); got != "[Cookie Traceparent X-Request-ID]" {
+				t.Errorf("k8s/traefik.yaml: %s: authRequestHeaders %s, want [Cookie Traceparent X-Request-ID]", dig(mw, "metadata", "name"), got)
+			}
 			if dig(fa, "trustForwardHeader") != false || fmt.Sprint(dig(fa, "addAuthCookiesToResponse")) != "[auth_tkt]" {
 				t.Errorf("k8s/traefik.yaml: %s trusts forwarded headers or loses refreshed cookies", dig(mw, "metadata", "name"))
 			}
