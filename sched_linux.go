@@ -33,7 +33,7 @@ func setScheduling(p cpuScheduling) error {
 		if err != nil {
 			return err
 		}
-		changed := false
+		changed, seen := false, false
 		for _, t := range tasks {
 			tid, err := strconv.Atoi(t.Name())
 			if err != nil {
@@ -41,16 +41,24 @@ func setScheduling(p cpuScheduling) error {
 			}
 			cur, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
 			if errno == syscall.ESRCH {
-				continue // the thread has exited since the list was read
+				// Gone since the list was read; it may have started a
+				// thread first: read the list again.
+				changed = true
+				continue
 			}
 			if errno != 0 {
 				return fmt.Errorf("sched_getscheduler: %w", errno)
 			}
+			seen = true
 			if int(cur)&^linuxSchedResetOnFork == want {
 				continue
 			}
-			_, _, errno = syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), uintptr(want), uintptr(unsafe.Pointer(&param)))
+			// Keep SCHED_RESET_ON_FORK as it is: only a privileged
+			// process may clear it.
+			pol := want | int(cur)&linuxSchedResetOnFork
+			_, _, errno = syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), uintptr(pol), uintptr(unsafe.Pointer(&param)))
 			if errno == syscall.ESRCH {
+				changed = true
 				continue
 			}
 			if errno != 0 {
@@ -58,9 +66,38 @@ func setScheduling(p cpuScheduling) error {
 			}
 			changed = true
 		}
+		if !seen {
+			// /proc is another PID namespace's: none of its thread ids
+			// are ours.
+			return errors.New("/proc/self/task lists none of this process's threads")
+		}
 		if !changed {
 			return nil
 		}
 	}
 	return errors.New("threads kept appearing under another policy")
+}
+
+// currentPolicy names the policy the calling thread runs under, for the
+// start-up log line.
+func currentPolicy() string {
+	cur, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
+	if errno != 0 {
+		return "unknown"
+	}
+	switch int(cur) &^ linuxSchedResetOnFork {
+	case linuxSchedOther:
+		return "other"
+	case 1:
+		return "fifo"
+	case 2:
+		return "rr"
+	case linuxSchedBatch:
+		return "batch"
+	case 5:
+		return "idle"
+	case 6:
+		return "deadline"
+	}
+	return "unknown"
 }

@@ -74,7 +74,7 @@ func serveOn(ctx context.Context, cfg *Config, path string, log *slog.Logger, le
 		names = append(names, n)
 	}
 	log.Info("tktgate listening", "listen", cfg.Listen, "metrics_listen", cfg.MetricsListen, "digest", cfg.Default.Options.Digest.String(),
-		"policies", names, "cpu_scheduling", cfg.CPUScheduling.String(), "version", version, "config", path)
+		"policies", names, "cpu_scheduling", cfg.CPUScheduling.String(), "cpu_policy", currentPolicy(), "version", version, "config", path)
 	// Watching starts before anyone is told the server is up: a file
 	// changed from then on is reloaded.
 	w := newWatcher(path, cfg)

@@ -9,7 +9,7 @@
 # price would show: a woken tktgate no longer preempts the neighbour, it
 # waits for its time slice to end.
 #
-#   benchmarks/sched-latency.sh [ROUNDS]    3 rounds by default, ~20 s each
+#   benchmarks/sched-latency.sh [ROUNDS]    3 rounds by default, ~25 s each
 #
 # Environment: RATE (requests per second, default 3000), SECS (measured
 # seconds per run, default 4). Prints a Markdown table: for each setup the
@@ -32,7 +32,11 @@ chmod 755 "$dir"
 gate= hog=
 cleanup() {
 	for p in $gate $hog; do kill "$p" 2>/dev/null || true; done
-	[[ -f $dir/nginx.pid ]] && kill -QUIT "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+	if [[ -f $dir/nginx.pid ]]; then
+		np=$(cat "$dir/nginx.pid")
+		kill -QUIT "$np" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$np" 2>/dev/null || break; sleep 0.1; done
+	fi
 	wait 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -53,6 +57,7 @@ free_port() {
 }
 gport=$(free_port)
 nport=$(free_port)
+while [[ $nport == "$gport" ]]; do nport=$(free_port); done
 
 mkdir -p "$dir/www" "$dir/logs"
 head -c 612 /dev/zero | tr '\0' 'x' >"$dir/www/index.html"
@@ -77,12 +82,14 @@ http {
     }
 }
 CONF
-taskset -c 1 "$nginx" -c "$dir/nginx.conf" -p "$dir" -e "$dir/logs/error.log"
+# nginx and the neighbour under SCHED_OTHER whatever this script runs
+# under: only tktgate's policy changes between the runs.
+taskset -c 1 chrt -o 0 "$nginx" -c "$dir/nginx.conf" -p "$dir" -e "$dir/logs/error.log"
 
 config() {
 	cat <<CONF
 listen = "127.0.0.1:$gport"
-log_level = "warn"
+log_level = "info"
 cpu_scheduling = "$1"
 
 [ticket]
@@ -124,18 +131,33 @@ for r in $(seq "$rounds"); do
 		for pol in "${pols[@]}"; do
 			taskset -c 1 "$dir/tktgate" -config "$dir/$pol.toml" 2>>"$dir/logs/tktgate.log" &
 			gate=$!
+			ready=0
 			for _ in $(seq 100); do
-				"$dir/tktgate" healthcheck -config "$dir/$pol.toml" >/dev/null 2>&1 && break
+				if "$dir/tktgate" healthcheck -config "$dir/$pol.toml" >/dev/null 2>&1; then
+					ready=1
+					break
+				fi
 				sleep 0.05
 			done
+			if ((!ready)); then
+				echo "sched-latency: tktgate ($pol) not ready after 5 s:" >&2
+				cat "$dir/logs/tktgate.log" >&2
+				exit 1
+			fi
+			if ! grep -q "\"cpu_policy\":\"$pol\"" "$dir/logs/tktgate.log"; then
+				echo "sched-latency: tktgate did not start under $pol (cpu_scheduling not applied?):" >&2
+				cat "$dir/logs/tktgate.log" >&2
+				exit 1
+			fi
+			: >"$dir/logs/tktgate.log"
 			hog=
 			if [[ $neighbour == busy ]]; then
-				taskset -c 1 bash -c 'while :; do :; done' &
+				taskset -c 1 chrt -o 0 bash -c 'while :; do :; done' &
 				hog=$!
 			fi
 			res=$(taskset -c 0 "$dir/loadgen" -url "http://127.0.0.1:$nport/" -rate "$rate" -c 32 -d "${secs}s" -warmup 1s "${headers[@]}" | tr -d '\n')
 			[[ -n $hog ]] && { kill "$hog"; wait "$hog" 2>/dev/null || true; }
-			kill "$gate"
+			kill "$gate" 2>/dev/null || true
 			wait "$gate" 2>/dev/null || true
 			gate=
 			echo "{\"round\": $r, \"neighbour\": \"$neighbour\", \"policy\": \"$pol\", \"result\": $res}" >>"$out"
@@ -149,12 +171,15 @@ import json, statistics, sys
 path, rate, rounds, secs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 runs = [json.loads(l) for l in open(path)]
 bad = [r for r in runs if r["result"]["ok"] != r["result"]["sent"]]
+runs = [r for r in runs if r not in bad]
 print(f"nginx + tktgate (shipped files, TCP) at {rate} req/s, 32 connections, {secs} s per run; median of {rounds} rounds (ms)\n")
 print("| neighbour on the servers' CPU | cpu_scheduling | p50 | p90 | p99 | p99.9 | max | generator lag p99, worst |")
 print("|---|---|---|---|---|---|---|---|")
 for nb in ("none", "busy"):
     for pol in ("batch", "other"):
         rs = [r["result"] for r in runs if r["neighbour"] == nb and r["policy"] == pol]
+        if not rs:
+            continue
         med = lambda k: statistics.median(x[k] for x in rs) / 1000
         lag = max(x["lag_p99_us"] for x in rs) / 1000
         name = "none" if nb == "none" else "a CPU-bound loop"

@@ -439,7 +439,8 @@ func TestKubernetesOverlays(t *testing.T) {
 				t.Errorf("k8s/traefik.yaml: %q lacks ?redirect=1", str(dig(fa, "address")))
 			}
 			// Only the client headers tktgate reads: an empty or missing
-			// list copies them all.
+			// list copies them all, a client's X-Original-URL (which
+			// tktgate prefers to X-Forwarded-*) among them.
 			if got := fmt.Sprint(dig(fa, "authRequestHeaders")); got != "[Cookie Traceparent X-Request-ID]" {
 				t.Errorf("k8s/traefik.yaml: %s: authRequestHeaders %s, want [Cookie Traceparent X-Request-ID]", dig(mw, "metadata", "name"), got)
 			}

@@ -229,6 +229,30 @@ func cpusAllowed(pid int) string {
 	return "?"
 }
 
+// schedPolicy names the scheduling policy of pid's main thread (field 41
+// of /proc/PID/stat): what the report's labels SCHED_BATCH and
+// SCHED_OTHER claim, read back.
+func schedPolicy(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "?"
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 39 {
+		return "?"
+	}
+	switch f[38] {
+	case "0":
+		return "other"
+	case "3":
+		return "batch"
+	case "5":
+		return "idle"
+	}
+	return f[38]
+}
+
 // rawResp is one HTTP/1.1 answer, headers in order.
 type rawResp struct {
 	status  int

@@ -80,7 +80,7 @@ func loadavg() string {
 
 func (r *report) pinning(pids map[string]int) {
 	for n, pid := range pids {
-		r.pins[n] = cpusAllowed(pid)
+		r.pins[n] = cpusAllowed(pid) + ", " + schedPolicy(pid)
 	}
 }
 
@@ -584,7 +584,7 @@ func (r *report) String() string {
 		for _, n := range names {
 			ps = append(ps, fmt.Sprintf("%s → %s", n, r.pins[n]))
 		}
-		fmt.Fprintf(&b, "- pinning: wrk (`-t1`) and loadgen on CPU %s, every server on CPU %s with `taskset -c`, so the Go servers run with GOMAXPROCS=1; nginx has 1 worker, Apache 1 process × 128 threads. Cpus_allowed_list read back: %s\n", h.clientCPU, h.serverCPU, strings.Join(ps, ", "))
+		fmt.Fprintf(&b, "- pinning: wrk (`-t1`) and loadgen on CPU %s, every server on CPU %s with `taskset -c`, so the Go servers run with GOMAXPROCS=1; nginx has 1 worker, Apache 1 process × 128 threads. Cpus_allowed_list and scheduling policy read back: %s\n", h.clientCPU, h.serverCPU, strings.Join(ps, ", "))
 	} else {
 		b.WriteString("- pinning: none (one CPU)\n")
 	}
