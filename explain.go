@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -45,6 +46,11 @@ type explainOpts struct {
 	ipSet  bool // -ip was given
 	at     time.Time
 	json   bool
+	// redis: the entries [revocation] redis holds, read once, joined to
+	// the file's as the server joins them; redisErr, why they could not
+	// be read.
+	redis    []revEntry
+	redisErr error
 }
 
 // runExplain is `tktgate explain`.
@@ -120,6 +126,11 @@ func runExplain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if i := strings.IndexAny(string(value), "\r\n\x00"); i >= 0 {
 		return fail("VALUE holds a line break or NUL byte: no Cookie header can carry it")
 	}
+	if cfg.Redis != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), redisCLITimeout)
+		o.redis, _, o.redisErr = readRedisEntries(ctx, cfg.Redis)
+		cancel()
+	}
 	e := explain(cfg, p, value, o)
 	if o.json {
 		b, _ := json.MarshalIndent(e, "", "  ")
@@ -180,6 +191,9 @@ type explanation struct {
 	// OtherPolicies names the policies with secrets of their own whose
 	// secrets the ticket matches when none of this policy's does.
 	OtherPolicies []string `json:"other_policies,omitempty"`
+	// RedisError says why the revocation entries in Redis could not be
+	// read: the answer then counts the file's only.
+	RedisError string `json:"redis_error,omitempty"`
 
 	policyDesc string
 }
@@ -228,7 +242,7 @@ func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 
 	// The answer: the server's own decision on a request carrying the
 	// cookie, from o.ip (the peer, as no proxy header is sent), at o.at.
-	status, r, answer := simulate(cfg, p, header, o)
+	status, r, answer, revs := simulate(cfg, p, header, o)
 	e.Status, e.Reason = status, r.String()
 	e.Answer = append(e.Answer, answer...)
 
@@ -255,13 +269,23 @@ func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 	}
 	why := &e.Diagnosis
 	say := func(format string, a ...any) { *why = append(*why, fmt.Sprintf(format, a...)) }
+	if o.redisErr != nil {
+		e.RedisError = o.redisErr.Error()
+		say("The revocation entries in Redis (%s) could not be read (%v): the answer counts the revocation file's entries only, and the server's list may hold more.", cfg.Redis.URL, o.redisErr)
+	}
 
 	switch {
 	case r == reasonUnspecifiedIP:
 		say("The client address %s is refused whatever the ticket: no client has it, so a proxy that sends it is broken or hostile (tickets for ignore_ip are signed for 0.0.0.0). Give -ip the user's address.", o.ip)
 	case digestOK && r == reasonRevoked:
-		say("Revoked: a valid ticket, issued %s, refused by a %s entry of the revocation list %s; the answer sends the user to login_url and clears the cookie.",
-			*timeStr(tk.Time), revocationsOf(cfg, o.at).check(p.Verifier, &tk), cfg.RevocationFile)
+		// Which source holds the entry: the file's alone says whether
+		// it is there; otherwise Redis has it.
+		from := "the revocation file " + cfg.RevocationFile
+		if revocationsOf(cfg, o.at).check(p.Verifier, &tk) == revNone {
+			from = "the revocation entries in Redis (" + cfg.Redis.URL + ")"
+		}
+		say("Revoked: a valid ticket, issued %s, refused by a %s entry of %s; the answer sends the user to login_url and clears the cookie.",
+			*timeStr(tk.Time), revs.check(p.Verifier, &tk), from)
 	case digestOK:
 		e.explainVerified(p, &tk, err, r, o, say)
 	default:
@@ -690,12 +714,21 @@ func describePolicy(p *Policy) string {
 
 // simulate runs the server's decision on a request carrying header as
 // its Cookie, from o.ip, at o.at: the status, the reason and what else
-// the answer says (never a cookie's value: a refreshed ticket is one).
-func simulate(cfg *Config, p *Policy, header []byte, o explainOpts) (int, reason, []string) {
+// the answer says (never a cookie's value: a refreshed ticket is one),
+// and the revocation list it was decided with.
+func simulate(cfg *Config, p *Policy, header []byte, o explainOpts) (int, reason, []string, *revocations) {
 	quiet := *cfg
 	quiet.LogRequests = logNone
 	s := newServer(newLogger(io.Discard, nil), newMetrics())
 	s.load(&quiet)
+	if cfg.Redis != nil {
+		// The list as a server connected to Redis has it: the file's
+		// entries and Redis', as at o.at.
+		s.redisRevs = o.redis
+		snap := *s.snap.Load()
+		snap.revs = s.compileRevs(&quiet, nil, o.at)
+		s.snap.Store(&snap)
+	}
 	snap := s.snap.Load()
 	pp := snap.def
 	if p.Name != "" {
@@ -705,7 +738,7 @@ func simulate(cfg *Config, p *Policy, header []byte, o explainOpts) (int, reason
 	// No Host (HTTP/1.0): a made-up one would show in Location.
 	raw := "GET /auth HTTP/1.0\r\nCookie: " + string(header) + "\r\n\r\n"
 	if err := req.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
-		return 0, reasonMalformed, []string{"no HTTP request can carry this value"}
+		return 0, reasonMalformed, []string{"no HTTP request can carry this value"}, snap.revs
 	}
 	ctx := new(fasthttp.RequestCtx)
 	ctx.Init(&req, net.TCPAddrFromAddrPort(netip.AddrPortFrom(o.ip, 40000)), nil)
@@ -735,7 +768,7 @@ func simulate(cfg *Config, p *Policy, header []byte, o explainOpts) (int, reason
 		}
 		answer = append(answer, fmt.Sprintf("Set-Cookie: %s=… (%s)", name, what))
 	}
-	return ctx.Response.StatusCode(), r, answer
+	return ctx.Response.StatusCode(), r, answer, snap.revs
 }
 
 // writeText prints e for a person.

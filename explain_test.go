@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"os"
@@ -510,5 +511,51 @@ func TestExplainRevoked(t *testing.T) {
 	}
 	if r := runExplainWith(t, config, "", sign("carol")); r.code != 0 || !strings.Contains(r.stdout, "Accepted") {
 		t.Errorf("carol's ticket: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// explain counts the revocation entries in Redis as the server does,
+// says which source revoked a ticket, and says when Redis could not be
+// read.
+func TestExplainRedis(t *testing.T) {
+	rs := startRedisServer(t)
+	dir := t.TempDir()
+	list := filepath.Join(dir, "revoked.txt")
+	before := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	if err := os.WriteFile(list, []byte("uid carol "+before+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.client(t, "").Set(t.Context(), "tktgate:rev:uid:bob", "uid bob "+before, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	config := "[ticket]\nsecret = \"main-site-secret-0123\"\n[redirect]\nlogin_url = \"https://login.example.com/\"\n[revocation]\nfile = " + strconv.Quote(list) + "\nredis = " + strconv.Quote(rs.url()) + "\n"
+	v, err := verifier.New(verifier.Options{Secret: []byte("main-site-secret-0123")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(uid string) string {
+		return base64.StdEncoding.EncodeToString(v.Sign(nil, []byte(uid), nil, nil, netip.MustParseAddr("127.0.0.1"), time.Now()))
+	}
+	r := runExplainWith(t, config, "", sign("bob"))
+	if r.code != 1 || !strings.Contains(r.stdout, "401 revoked") || !strings.Contains(r.stdout, "by a uid entry of the revocation entries in Redis ("+rs.url()+")") {
+		t.Errorf("bob, revoked in Redis: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runExplainWith(t, config, "", sign("carol"))
+	if r.code != 1 || !strings.Contains(r.stdout, "by a uid entry of the revocation file "+list) {
+		t.Errorf("carol, revoked in the file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runExplainWith(t, config, "", sign("dave")); r.code != 0 || strings.Contains(r.stdout, "Redis") {
+		t.Errorf("dave: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Redis gone: the file's entries still count, and the answer says
+	// what it could not see.
+	rs.stop(t)
+	r = runExplainWith(t, config, "", "-json", sign("bob"))
+	if r.code != 0 || r.json["redis_error"] == nil || !strings.Contains(fmt.Sprint(r.json["diagnosis"]), "could not be read") {
+		t.Errorf("bob with Redis down: exit %d, redis_error %v\n%s%s", r.code, r.json["redis_error"], r.stdout, r.stderr)
+	}
+	if r := runExplainWith(t, config, "", sign("carol")); r.code != 1 {
+		t.Errorf("carol with Redis down: exit %d, want 1 (the file's entry)\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

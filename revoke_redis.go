@@ -69,10 +69,29 @@ func (c *revokeCmd) updateRedis(e revEntry) (string, error) {
 func (c *revokeCmd) listRedis(stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), redisCLITimeout)
 	defer cancel()
-	quietRedisOnce.Do(func() { redis.SetLogger(quietRedis{}) })
-	client := redis.NewClient(redisOptions(c.cfg.Redis))
-	defer client.Close()
+	entries, bad, err := readRedisEntries(ctx, c.cfg.Redis)
+	if err != nil {
+		fmt.Fprintf(stderr, "tktgate revoke: redis: %v\n", err)
+		return 1
+	}
 	b := []byte("# in redis " + c.cfg.Redis.URL + "\n")
+	for _, k := range bad {
+		b = append(b, fmt.Sprintf("# key %s does not hold an entry\n", k)...)
+	}
+	for _, e := range entries {
+		b = append(appendRevEntry(b, e), '\n')
+	}
+	_, _ = stdout.Write(b)
+	return 0
+}
+
+// readRedisEntries reads every entry src's Redis holds, for one-off
+// commands (revoke -list, explain); bad names, log-safe, the keys that
+// hold no entry.
+func readRedisEntries(ctx context.Context, src *RedisSource) (entries []revEntry, bad []string, err error) {
+	quietRedisOnce.Do(func() { redis.SetLogger(quietRedis{}) })
+	client := redis.NewClient(redisOptions(src))
+	defer client.Close()
 	iter := client.Scan(ctx, 0, redisKeyPrefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
 		v, err := client.Get(ctx, iter.Val()).Result()
@@ -80,20 +99,17 @@ func (c *revokeCmd) listRedis(stdout, stderr io.Writer) int {
 			continue // expired meanwhile
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "tktgate revoke: redis: %v\n", err)
-			return 1
+			return nil, nil, err
 		}
 		e, err := parseRevEntry(v)
 		if err != nil {
-			b = append(b, fmt.Sprintf("# key %s does not hold an entry: %v\n", logSafeKey(iter.Val()), err)...)
+			bad = append(bad, fmt.Sprintf("%s (%v)", logSafeKey(iter.Val()), err))
 			continue
 		}
-		b = append(appendRevEntry(b, e), '\n')
+		entries = append(entries, e)
 	}
 	if err := iter.Err(); err != nil {
-		fmt.Fprintf(stderr, "tktgate revoke: redis: %v\n", err)
-		return 1
+		return nil, nil, err
 	}
-	_, _ = stdout.Write(b)
-	return 0
+	return entries, bad, nil
 }
