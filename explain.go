@@ -278,14 +278,14 @@ func explain(cfg *Config, p *Policy, value []byte, o explainOpts) *explanation {
 	case r == reasonUnspecifiedIP:
 		say("The client address %s is refused whatever the ticket: no client has it, so a proxy that sends it is broken or hostile (tickets for ignore_ip are signed for 0.0.0.0). Give -ip the user's address.", o.ip)
 	case digestOK && r == reasonRevoked:
-		// Which source holds the entry: the file's alone says whether
-		// it is there; otherwise Redis has it.
-		from := "the revocation file " + cfg.RevocationFile
-		if revocationsOf(cfg, o.at).check(p.Verifier, &tk) == revNone {
-			from = "the revocation entries in Redis (" + cfg.Redis.URL + ")"
+		// Which source holds the entry: the file's list alone says
+		// whether it is there; otherwise Redis has it.
+		kind, from := revocationsOf(cfg, o.at).check(p.Verifier, &tk), "the revocation file "+cfg.RevocationFile
+		if kind == revNone && cfg.Redis != nil {
+			kind, from = revs.check(p.Verifier, &tk), "the revocation entries in Redis ("+cfg.Redis.URL+")"
 		}
 		say("Revoked: a valid ticket, issued %s, refused by a %s entry of %s; the answer sends the user to login_url and clears the cookie.",
-			*timeStr(tk.Time), revs.check(p.Verifier, &tk), from)
+			*timeStr(tk.Time), kind, from)
 	case digestOK:
 		e.explainVerified(p, &tk, err, r, o, say)
 	default:
@@ -720,12 +720,11 @@ func simulate(cfg *Config, p *Policy, header []byte, o explainOpts) (int, reason
 	quiet := *cfg
 	quiet.LogRequests = logNone
 	s := newServer(newLogger(io.Discard, nil), newMetrics())
+	// The list as a server connected to Redis has it (the file's
+	// entries and Redis'), as at o.at: load compiled it as at now.
 	s.load(&quiet)
-	if cfg.Redis != nil {
-		// The list as a server connected to Redis has it: the file's
-		// entries and Redis', as at o.at.
-		s.redisRevs = o.redis
-		snap := *s.snap.Load()
+	s.fileRevs, s.redisRevs = cfg.revoked, o.redis // load drops the file's
+	if snap := *s.snap.Load(); snap.revs != nil {
 		snap.revs = s.compileRevs(&quiet, nil, o.at)
 		s.snap.Store(&snap)
 	}

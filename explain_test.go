@@ -547,6 +547,22 @@ func TestExplainRedis(t *testing.T) {
 	if r := runExplainWith(t, config, "", sign("dave")); r.code != 0 || strings.Contains(r.stdout, "Redis") {
 		t.Errorf("dave: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Values read as the server reads them: surrounding white space is
+	// no matter; a key that does not name its entry is skipped.
+	c := rs.client(t, "")
+	for k, v := range map[string]string{"tktgate:rev:uid:erin": "uid erin " + before + "\n", "tktgate:rev:uid:frank": "uid gina " + before} {
+		if err := c.Set(t.Context(), k, v, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := runExplainWith(t, config, "", sign("erin")); r.code != 1 {
+		t.Errorf("erin, revoked by a value with a newline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, uid := range []string{"frank", "gina"} {
+		if r := runExplainWith(t, config, "", sign(uid)); r.code != 0 {
+			t.Errorf("%s, named by a key that holds another's entry: exit %d\n%s%s", uid, r.code, r.stdout, r.stderr)
+		}
+	}
 
 	// Redis gone: the file's entries still count, and the answer says
 	// what it could not see.

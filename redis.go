@@ -227,36 +227,7 @@ func (r *redisRunner) run(ctx context.Context) {
 // entries in force kept) when Redis does not answer.
 func (r *redisRunner) fullLoad(ctx context.Context, client *redis.Client) bool {
 	keys := map[string]revEntry{}
-	iter := client.Scan(ctx, 0, redisKeyPrefix+"*", 1000).Iterator()
-	var batch []string
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		vals, err := client.MGet(ctx, batch...).Result()
-		if err != nil {
-			return err
-		}
-		for i, v := range vals {
-			r.take(keys, batch[i], v)
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			if err := flush(); err != nil {
-				r.down(err)
-				return false
-			}
-		}
-	}
-	if err := iter.Err(); err != nil {
-		r.down(err)
-		return false
-	}
-	if err := flush(); err != nil {
+	if err := scanRedis(ctx, client, func(key string, v any) { r.take(keys, key, v) }); err != nil {
 		r.down(err)
 		return false
 	}
@@ -300,13 +271,9 @@ func (r *redisRunner) apply(ctx context.Context, client *redis.Client, pending m
 // take adds the entry a key holds to keys; a value that is not an entry
 // line is logged (by its key, never its text) and skipped.
 func (r *redisRunner) take(keys map[string]revEntry, key string, v any) {
-	s, ok := v.(string)
+	e, ok, err := redisValue(key, v)
 	if !ok {
-		return // gone (nil): expired or removed
-	}
-	e, err := parseRevEntry(strings.TrimSpace(s))
-	if err == nil && redisKey(e) != key {
-		err = errors.New("the key does not name the entry its value holds (want " + redisKey(e) + ")")
+		return
 	}
 	if err != nil {
 		r.s.metrics.redisBadValues.Add(1)
@@ -316,6 +283,55 @@ func (r *redisRunner) take(keys map[string]revEntry, key string, v any) {
 		return
 	}
 	keys[key] = e
+}
+
+// redisValue is the entry key's value v (from MGET) holds: ok false
+// when the key is gone (expired or removed), an error when v is not an
+// entry line or key does not name its entry. The server and the one-off
+// commands (readRedisEntries) read Redis alike through it.
+func redisValue(key string, v any) (e revEntry, ok bool, err error) {
+	s, ok := v.(string)
+	if !ok {
+		return revEntry{}, false, nil
+	}
+	e, err = parseRevEntry(strings.TrimSpace(s))
+	if err == nil && redisKey(e) != key {
+		err = errors.New("the key does not name the entry its value holds (want " + redisKey(e) + ")")
+	}
+	return e, true, err
+}
+
+// scanRedis reads every key of the list, in MGET batches of 1,000, and
+// hands each key and its value (nil: gone meanwhile) to visit.
+func scanRedis(ctx context.Context, client *redis.Client, visit func(key string, v any)) error {
+	iter := client.Scan(ctx, 0, redisKeyPrefix+"*", 1000).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		vals, err := client.MGet(ctx, batch...).Result()
+		if err != nil {
+			return err
+		}
+		for i, v := range vals {
+			visit(batch[i], v)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return flush()
 }
 
 // logSafeKey is key for the log: a user name may hold anything.

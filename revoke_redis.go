@@ -86,29 +86,23 @@ func (c *revokeCmd) listRedis(stdout, stderr io.Writer) int {
 }
 
 // readRedisEntries reads every entry src's Redis holds, for one-off
-// commands (revoke -list, explain); bad names, log-safe, the keys that
-// hold no entry.
+// commands (revoke -list, explain), as the server reads them; bad names,
+// log-safe, the keys it would skip.
 func readRedisEntries(ctx context.Context, src *RedisSource) (entries []revEntry, bad []string, err error) {
 	quietRedisOnce.Do(func() { redis.SetLogger(quietRedis{}) })
 	client := redis.NewClient(redisOptions(src))
 	defer client.Close()
-	iter := client.Scan(ctx, 0, redisKeyPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		v, err := client.Get(ctx, iter.Val()).Result()
-		if errors.Is(err, redis.Nil) {
-			continue // expired meanwhile
+	err = scanRedis(ctx, client, func(key string, v any) {
+		e, ok, err := redisValue(key, v)
+		switch {
+		case !ok:
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("%s (%v)", logSafeKey(key), err))
+		default:
+			entries = append(entries, e)
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		e, err := parseRevEntry(v)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%s (%v)", logSafeKey(iter.Val()), err))
-			continue
-		}
-		entries = append(entries, e)
-	}
-	if err := iter.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, nil, err
 	}
 	return entries, bad, nil
