@@ -8,8 +8,8 @@ package main
 // nginx at once, so the CPU switches twice per request. Under SCHED_BATCH
 // tktgate's wake-ups never preempt: nginx goes on with the other requests
 // it has and hands tktgate a batch of subrequests at once (measured in
-// benchmarks/README.md, nginx and tktgate sharing one CPU: 7% less CPU
-// per request over TCP, 15% over a unix socket).
+// benchmarks/README.md, nginx and tktgate sharing one CPU: 4 to 7% less
+// CPU per request over TCP, 17 to 18% over a unix socket).
 // systemd's CPUSchedulingPolicy=batch does the same from outside; this
 // key is for everything else: a container, Kubernetes (which has no pod
 // setting for it), a shell. Lowering one's own policy to SCHED_BATCH
