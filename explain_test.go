@@ -490,6 +490,19 @@ func TestExplainOtherSite(t *testing.T) {
 
 // A revoked ticket is explained as revoked, naming the kind of entry,
 // not as the accepted ticket its digest and time alone would make it.
+// signerFor signs base64 MD5 tickets for uid with secret, for 127.0.0.1,
+// now.
+func signerFor(t *testing.T, secret string) func(uid string) string {
+	t.Helper()
+	v, err := verifier.New(verifier.Options{Secret: []byte(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(uid string) string {
+		return base64.StdEncoding.EncodeToString(v.Sign(nil, []byte(uid), nil, nil, netip.MustParseAddr("127.0.0.1"), time.Now()))
+	}
+}
+
 func TestExplainRevoked(t *testing.T) {
 	dir := t.TempDir()
 	list := filepath.Join(dir, "revoked.txt")
@@ -498,13 +511,7 @@ func TestExplainRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	config := "[ticket]\nsecret = \"main-site-secret-0123\"\n[redirect]\nlogin_url = \"https://login.example.com/\"\n[revocation]\nfile = " + strconv.Quote(list) + "\n"
-	v, err := verifier.New(verifier.Options{Secret: []byte("main-site-secret-0123")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sign := func(uid string) string {
-		return base64.StdEncoding.EncodeToString(v.Sign(nil, []byte(uid), nil, nil, netip.MustParseAddr("127.0.0.1"), time.Now()))
-	}
+	sign := signerFor(t, "main-site-secret-0123")
 	r := runExplainWith(t, config, "", sign("bob"))
 	if r.code != 1 || !strings.Contains(r.stdout, "401 revoked") || !strings.Contains(r.stdout, "Revoked: a valid ticket") || !strings.Contains(r.stdout, "by a uid entry") {
 		t.Errorf("bob's revoked ticket: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -529,13 +536,7 @@ func TestExplainRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	config := "[ticket]\nsecret = \"main-site-secret-0123\"\n[redirect]\nlogin_url = \"https://login.example.com/\"\n[revocation]\nfile = " + strconv.Quote(list) + "\nredis = " + strconv.Quote(rs.url()) + "\n"
-	v, err := verifier.New(verifier.Options{Secret: []byte("main-site-secret-0123")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sign := func(uid string) string {
-		return base64.StdEncoding.EncodeToString(v.Sign(nil, []byte(uid), nil, nil, netip.MustParseAddr("127.0.0.1"), time.Now()))
-	}
+	sign := signerFor(t, "main-site-secret-0123")
 	r := runExplainWith(t, config, "", sign("bob"))
 	if r.code != 1 || !strings.Contains(r.stdout, "401 revoked") || !strings.Contains(r.stdout, "by a uid entry of the revocation entries in Redis ("+rs.url()+")") {
 		t.Errorf("bob, revoked in Redis: exit %d\n%s%s", r.code, r.stdout, r.stderr)
