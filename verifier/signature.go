@@ -71,19 +71,11 @@ func (dv *DialectVerifier) Parse(t *Ticket, value []byte) error {
 // parseModAuthTkt is verifyText's reading without the digest check.
 func (v *Verifier) parseModAuthTkt(t *Ticket, value []byte) error {
 	t.decode(value)
-	if i := bytes.IndexByte(t.text, 0); i >= 0 {
-		t.text = t.text[:i]
+	text, ts, sep, sep2, err := v.readText(t)
+	if err != nil {
+		return err
 	}
-	text := t.text
 	ds := v.hexLen
-	sep, sep2, ctrl := scanTicket(text)
-	if ctrl || sep < ds+8 {
-		return ErrMalformed
-	}
-	ts, ok := scanHex8(text[ds:])
-	if !ok {
-		return ErrMalformed
-	}
 	t.Time = time.Unix(int64(ts), 0)
 	t.UID = text[ds+8 : sep : sep]
 	if sep2 < 0 {

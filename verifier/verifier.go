@@ -244,19 +244,11 @@ func (v *Verifier) verifyText(t *Ticket, ip netip.Addr, now time.Time) error {
 	t.UID, t.Tokens, t.Data = nil, nil, nil
 	t.Time = time.Time{}
 	t.NeedsRefresh, t.OldSecret = false, false
-	if i := bytes.IndexByte(t.text, 0); i >= 0 {
-		t.text = t.text[:i]
+	text, ts, sep, sep2, err := v.readText(t)
+	if err != nil {
+		return err
 	}
-	text := t.text
 	ds := v.hexLen
-	sep, sep2, ctrl := scanTicket(text)
-	if ctrl || sep < ds+8 {
-		return ErrMalformed
-	}
-	ts, ok := scanHex8(text[ds:])
-	if !ok {
-		return ErrMalformed
-	}
 	ip4, ok := v.ip4(ip)
 	if !ok {
 		return ErrBadIP
@@ -280,6 +272,27 @@ func (v *Verifier) verifyText(t *Ticket, ip netip.Addr, now time.Time) error {
 		return ErrMalformed // see Verify
 	}
 	return v.checkTime(t, ts, now)
+}
+
+// readText reads the decoded t.text as mod_auth_tkt does, for
+// verifyText and Parse alike: cut at the first NUL, refuse control bytes
+// and a first '!' inside the digest or timestamp, read the timestamp as
+// sscanf("%8x") does. sep and sep2 are the first two '!' (sep2 -1 when
+// there is one).
+func (v *Verifier) readText(t *Ticket) (text []byte, ts uint32, sep, sep2 int, err error) {
+	if i := bytes.IndexByte(t.text, 0); i >= 0 {
+		t.text = t.text[:i]
+	}
+	text = t.text
+	sep, sep2, ctrl := scanTicket(text)
+	if ctrl || sep < v.hexLen+8 {
+		return nil, 0, 0, 0, ErrMalformed
+	}
+	ts, ok := scanHex8(text[v.hexLen:])
+	if !ok {
+		return nil, 0, 0, 0, ErrMalformed
+	}
+	return text, ts, sep, sep2, nil
 }
 
 // checkTime is the last step of Verify, for a ticket with a good digest
